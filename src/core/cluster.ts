@@ -1,0 +1,137 @@
+/**
+ * Cluster: a configured connection to a storage endpoint, holding pools (DosNa's model).
+ */
+import { resolve } from "node:path";
+import { inspect } from "node:util";
+import { z } from "zod";
+import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
+import { FileSystemBackend } from "../store/filesystem.js";
+import { MemoryBackend } from "../store/memory.js";
+import type { Backend } from "../store/store.js";
+import { Pool } from "./pool.js";
+import { njobsSchema, parseWith } from "./validate.js";
+
+const DEFAULT_NJOBS = 8;
+
+export const clusterConfigSchema = z.discriminatedUnion("backend", [
+  z.object({ backend: z.literal("memory"), njobs: njobsSchema.default(DEFAULT_NJOBS) }).strict(),
+  z.object({ backend: z.literal("fs"), root: z.string().min(1), njobs: njobsSchema.default(DEFAULT_NJOBS) }).strict(),
+]);
+
+export type ClusterConfig = z.input<typeof clusterConfigSchema>;
+type ResolvedConfig = z.output<typeof clusterConfigSchema>;
+
+export class Cluster {
+  private readonly config: ResolvedConfig;
+  private backendInstance: Backend | undefined;
+  private readonly openPools = new Set<Pool>();
+  njobs: number;
+
+  constructor(config: ClusterConfig = { backend: "fs", root: "./dosna-data" }) {
+    this.config = parseWith(clusterConfigSchema, config, "cluster configuration");
+    this.njobs = this.config.njobs;
+  }
+
+  get backendName(): ResolvedConfig["backend"] {
+    return this.config.backend;
+  }
+
+  get connected(): boolean {
+    return this.backendInstance !== undefined;
+  }
+
+  /** Prepare the backend (idempotent). */
+  async connect(): Promise<this> {
+    this.backendInstance ??= this.createBackend();
+    return this;
+  }
+
+  async disconnect(): Promise<void> {
+    for (const pool of this.openPools) await pool.close();
+    this.openPools.clear();
+    await this.backendInstance?.close?.();
+    this.backendInstance = undefined;
+  }
+
+  async listPools(): Promise<string[]> {
+    return (await this.backend().listPools()).sort();
+  }
+
+  async hasPool(name: string): Promise<boolean> {
+    return this.backend().hasPool(name);
+  }
+
+  async createPool(name: string, options: { attrs?: Record<string, unknown>; njobs?: number } = {}): Promise<Pool> {
+    const backend = this.backend();
+    try {
+      await backend.createPool(name);
+    } catch (error) {
+      if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`pool "${name}" already exists in ${backend.description}`);
+      throw error;
+    }
+    const pool = await Pool.initialise(backend.openPool(name), { name, njobs: () => this.njobs, attrs: options.attrs });
+    return this.track(pool, options.njobs);
+  }
+
+  async getPool(name: string, options: { readOnly?: boolean; njobs?: number } = {}): Promise<Pool> {
+    const backend = this.backend();
+    if (!(await backend.hasPool(name))) throw new NotFoundError(`pool "${name}" does not exist in ${backend.description}`);
+    const pool = await Pool.open(backend.openPool(name), { name, readOnly: options.readOnly, njobs: () => this.njobs });
+    return this.track(pool, options.njobs);
+  }
+
+  /** Alias of getPool, as in DosNa. */
+  pool(name: string, options?: { readOnly?: boolean; njobs?: number }): Promise<Pool> {
+    return this.getPool(name, options);
+  }
+
+  /** Delete a pool. A pool holding anything besides its root metadata needs `force`. */
+  async deletePool(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const backend = this.backend();
+    if (!(await backend.hasPool(name))) throw new NotFoundError(`pool "${name}" does not exist in ${backend.description}`);
+    const store = backend.openPool(name);
+    const keys: string[] = [];
+    for await (const key of store.list("")) keys.push(key);
+    if (keys.some((key) => key !== "zarr.json") && !options.force) {
+      throw new ValidationError(`pool "${name}" is not empty (${keys.length} objects); pass { force: true } to delete it with its contents`);
+    }
+    await store.deleteMany(keys);
+    await backend.deletePool(name);
+  }
+
+  toString(): string {
+    return `Cluster(${this.describeEndpoint()})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { backend: this.config.backend, endpoint: this.describeEndpoint(), njobs: this.njobs };
+  }
+
+  private describeEndpoint(): string {
+    return this.config.backend === "fs" ? `fs:${resolve(this.config.root)}` : "memory";
+  }
+
+  private track(pool: Pool, njobs: number | undefined): Pool {
+    if (njobs !== undefined) pool.njobs = njobs;
+    this.openPools.add(pool);
+    return pool;
+  }
+
+  private backend(): Backend {
+    if (!this.backendInstance) this.backendInstance = this.createBackend();
+    return this.backendInstance;
+  }
+
+  private createBackend(): Backend {
+    switch (this.config.backend) {
+      case "memory":
+        return new MemoryBackend();
+      case "fs":
+        return new FileSystemBackend(resolve(this.config.root));
+    }
+  }
+}

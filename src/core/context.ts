@@ -1,0 +1,27 @@
+import { ReadOnlyError } from "../errors.js";
+import type { Store } from "../store/store.js";
+
+/** What every node of a pool shares: where its bytes live and how it may be used. */
+export interface PoolContext {
+  readonly store: Store;
+  /** The pool's name, for messages. */
+  readonly poolName: string;
+  readonly readOnly: boolean;
+}
+
+export function describeNode(kind: string, path: string, context: PoolContext): string {
+  return `${kind} "/${path}" in pool "${context.poolName}"`;
+}
+
+export function assertWritable(context: PoolContext, what: string): void {
+  if (context.readOnly) throw new ReadOnlyError(`cannot modify ${what}: it was opened read-only`);
+}
+
+export function joinPath(parent: string, child: string): string {
+  return parent === "" ? child : child === "" ? parent : `${parent}/${child}`;
+}
+
+export function baseName(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? path : path.slice(i + 1);
+}

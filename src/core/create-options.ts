@@ -1,0 +1,91 @@
+/**
+ * The options of `createDataset`, validated once at the boundary and resolved to Zarr metadata.
+ */
+import { z } from "zod";
+import { DtypeError, ShapeError } from "../errors.js";
+import {
+  codecsFor,
+  coerceScalar,
+  dataTypeOfTypedArray,
+  defaultFillValue,
+  parseDataType,
+  resolveChunkShape,
+  validateShape,
+  type ArrayInfo,
+  type DataType,
+  type Scalar,
+} from "../format/index.js";
+import { isNdArray, isTypedArray, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
+import { njobsSchema, parseWith } from "./validate.js";
+
+const scalarSchema = z.custom<Scalar>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean", {
+  message: "expected a number, bigint or boolean",
+});
+
+export const createDatasetSchema = z
+  .object({
+    shape: z.array(z.number()).optional(),
+    dtype: z.string().optional(),
+    chunks: z.union([z.number(), z.array(z.number())]).optional(),
+    fillValue: scalarSchema.optional(),
+    data: z.custom<ArrayInput | NestedArray>((v) => isNdArray(v) || isTypedArray(v) || Array.isArray(v), {
+      message: "expected an ndarray, a typed array or a nested array",
+    }).optional(),
+    compression: z.enum(["gzip", "none"]).nullable().optional(),
+    compressionLevel: z.number().int().min(0).max(9).optional(),
+    attrs: z.record(z.string(), z.unknown()).optional(),
+    dimensionNames: z.array(z.string().nullable()).optional(),
+    njobs: njobsSchema.optional(),
+  })
+  .strict();
+
+export type CreateDatasetOptions = z.input<typeof createDatasetSchema>;
+
+export interface ResolvedCreate {
+  info: ArrayInfo;
+  data?: ReturnType<typeof toNdArray>;
+  njobs?: number;
+}
+
+/** Validate options and work out the array's metadata; throws before anything is stored. */
+export function resolveCreateOptions(options: unknown, what: string): ResolvedCreate {
+  const o = parseWith(createDatasetSchema, options, `options for ${what}`);
+  let dtype: DataType | undefined = o.dtype === undefined ? undefined : parseDataType(o.dtype);
+  let data: ResolvedCreate["data"];
+  if (o.data !== undefined) {
+    const raw = o.data;
+    const inferred: DataType | undefined = isNdArray(raw) ? dataTypeOfTypedArray(raw.data) : isTypedArray(raw) ? dataTypeOfTypedArray(raw) : undefined;
+    dtype ??= inferred ?? "float64";
+    data = toNdArray(raw, dtype, `data of ${what}`, isTypedArray(raw) ? o.shape : undefined);
+    if (o.shape !== undefined && !sameShape(o.shape, data.shape)) {
+      throw new ShapeError(`${what}: shape [${o.shape}] does not match the shape of data [${data.shape}]`);
+    }
+  }
+  if (dtype === undefined) throw new DtypeError(`${what}: dtype is required when no data is given`);
+  const shapeInput = data ? data.shape : o.shape;
+  if (shapeInput === undefined) throw new ShapeError(`${what}: shape is required when no data is given`);
+  const shape = validateShape(shapeInput, `shape of ${what}`);
+  const chunkShape = resolveChunkShape(o.chunks, shape, `chunks of ${what}`, dtype);
+  const fillValue = normaliseFillValue(dtype, o.fillValue ?? defaultFillValue(dtype), `fill value of ${what}`);
+  const info: ArrayInfo = {
+    shape,
+    dataType: dtype,
+    chunkShape,
+    fillValue,
+    codecs: codecsFor({ compression: o.compression ?? undefined, compressionLevel: o.compressionLevel }),
+    attributes: o.attrs ?? {},
+    chunkKeyEncoding: { name: "default", separator: "/" },
+    ...(o.dimensionNames ? { dimensionNames: o.dimensionNames } : {}),
+  };
+  return { info, data, njobs: o.njobs };
+}
+
+export function normaliseFillValue(dtype: DataType, value: Scalar, what: string): Scalar {
+  const element = coerceScalar(dtype, value, what);
+  if (dtype === "bool") return element !== 0;
+  return element;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,447 @@
+/**
+ * Dataset: an N-d array stored as one object per chunk. Reads and writes plan the chunks a
+ * selection touches (selection/), move bytes through the store (store/) and the codec pipeline
+ * (format/), at most `njobs` chunks at a time.
+ */
+import ndarray, { type NdArray } from "ndarray";
+import { NotFoundError, ShapeError, ValidationError } from "../errors.js";
+import {
+  allocateTypedArray,
+  arrayMetadataJson,
+  bytesPerElement,
+  chunkKey,
+  chunkPrefix,
+  coerceScalar,
+  createChunkCodec,
+  encodeMetadata,
+  metadataKey,
+  validateShape,
+  type ArrayInfo,
+  type ChunkCodec,
+  type DataType,
+  type Scalar,
+  type TypedArray,
+} from "../format/index.js";
+import {
+  cOrderStrides,
+  chunkGridShape,
+  copyChunkToSelection,
+  copySelectionToChunk,
+  normaliseSelection,
+  planChunks,
+  selectionStridesFromOutput,
+  slice,
+  type ChunkProjection,
+  type NormalisedSelection,
+  type Selection,
+  type SelectionItem,
+} from "../selection/index.js";
+import { Attributes } from "./attributes.js";
+import { forEachLimited, throwIfAborted, withChunkLock } from "./concurrency.js";
+import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
+import { parseChunkGridIndex } from "./chunk-keys.js";
+import { product, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
+
+export interface OperationOptions {
+  signal?: AbortSignal;
+  /** Called after each chunk with the number of chunks done and the total. */
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Overrides the dataset's njobs for this call. */
+  njobs?: number;
+}
+
+export type ChunkFunction = (chunk: NdArray<TypedArray>) => WritableValue;
+
+export class Dataset {
+  readonly attrs: Attributes;
+  private info: ArrayInfo;
+  private codec: ChunkCodec;
+  private fillChunkCache: TypedArray | undefined;
+  private ownNjobs: number | undefined;
+
+  /** Use `Group.getDataset` / `createDataset`; this constructor trusts `info`. */
+  constructor(
+    readonly context: PoolContext,
+    readonly path: string,
+    info: ArrayInfo,
+    private readonly inheritedNjobs: () => number,
+  ) {
+    this.info = info;
+    this.codec = createChunkCodec(info);
+    this.attrs = new Attributes({
+      describe: this.describe,
+      readAttributes: () => this.info.attributes,
+      writeAttributes: (attributes) => this.writeMetadata({ ...this.info, attributes }),
+    });
+  }
+
+  get name(): string {
+    return baseName(this.path);
+  }
+  get shape(): number[] {
+    return [...this.info.shape];
+  }
+  get dtype(): DataType {
+    return this.info.dataType;
+  }
+  get chunks(): number[] {
+    return [...this.info.chunkShape];
+  }
+  get chunkGrid(): number[] {
+    return chunkGridShape(this.info.shape, this.info.chunkShape);
+  }
+  get fillValue(): Scalar {
+    return this.info.fillValue;
+  }
+  get ndim(): number {
+    return this.info.shape.length;
+  }
+  get size(): number {
+    return product(this.info.shape);
+  }
+  get nbytes(): number {
+    return this.size * bytesPerElement(this.info.dataType);
+  }
+  /** The full Zarr metadata as loaded (codecs, chunk key encoding, ...). */
+  get metadata(): ArrayInfo {
+    return structuredClone(this.info);
+  }
+  get describe(): string {
+    return describeNode("dataset", this.path, this.context);
+  }
+  /** Concurrent chunk operations; inherited from the pool unless set here. */
+  get njobs(): number {
+    return this.ownNjobs ?? this.inheritedNjobs();
+  }
+  set njobs(value: number) {
+    if (!Number.isInteger(value) || value < 1) throw new ValidationError(`njobs of ${this.describe} must be a positive integer, got ${value}`);
+    this.ownNjobs = value;
+  }
+
+  /** Read a selection (numpy syntax string or items); returns an ndarray of the numpy result shape. */
+  async get(selection?: Selection, options: OperationOptions = {}): Promise<NdArray<TypedArray>> {
+    const sel = normaliseSelection(selection, this.info.shape, this.describe);
+    const out = allocateTypedArray(this.dtype, product(sel.outputShape));
+    const dest = { data: out, offset: 0, strides: selectionStridesFromOutput(sel, cOrderStrides(sel.outputShape)) };
+    const plans = planChunks(sel, this.info.shape, this.info.chunkShape);
+    const outputIsFill = this.fillIsZero();
+    await this.forEachChunk(plans, options, "read", async (projection) => {
+      const chunk = await this.readChunk(projection.gridIndex, options.signal);
+      if (chunk === undefined && outputIsFill) return;
+      copyChunkToSelection(chunk ?? this.fillChunk(), this.info.chunkShape, dest, projection);
+    });
+    return ndarray(out as never, sel.outputShape) as NdArray<TypedArray>;
+  }
+
+  /** Write `value` (ndarray, typed array, nested array or scalar; broadcast like numpy) into a selection. */
+  async set(selection: Selection, value: WritableValue, options: OperationOptions = {}): Promise<void> {
+    assertWritable(this.context, this.describe);
+    const sel = normaliseSelection(selection, this.info.shape, this.describe);
+    const source = toStridedSource(value, this.dtype, sel.outputShape, `value written to ${this.describe}`);
+    const src = { data: source.data, offset: source.offset, strides: selectionStridesFromOutput(sel, source.strides) };
+    const plans = planChunks(sel, this.info.shape, this.info.chunkShape);
+    await this.forEachChunk(plans, options, "write", (projection) =>
+      this.updateChunk(projection.gridIndex, projection.coversChunk, options.signal, (chunk) =>
+        copySelectionToChunk(src, chunk, this.info.chunkShape, projection),
+      ),
+    );
+  }
+
+  /** Grid indices of the chunks a selection touches (what a get or set of it would fetch). */
+  chunksTouchedBy(selection?: Selection): number[][] {
+    const sel = normaliseSelection(selection, this.info.shape, this.describe);
+    return planChunks(sel, this.info.shape, this.info.chunkShape).map((p) => [...p.gridIndex]);
+  }
+
+  /** The whole array. */
+  read(options?: OperationOptions): Promise<NdArray<TypedArray>> {
+    return this.get(undefined, options);
+  }
+
+  /** Replace the whole array's contents; `data` must have the dataset's shape. */
+  async load(data: ArrayInput | NestedArray, options?: OperationOptions): Promise<void> {
+    const array = toNdArray(data, this.dtype, `data loaded into ${this.describe}`, isTypedArrayInput(data) ? this.info.shape : undefined);
+    if (!sameShape(array.shape, this.info.shape)) {
+      throw new ShapeError(`cannot load data of shape [${array.shape}] into ${this.describe} of shape [${this.info.shape}]`);
+    }
+    await this.set(undefined, array, options);
+  }
+
+  /** Remove every stored chunk: the whole array reads as the fill value. */
+  async clear(options: OperationOptions = {}): Promise<void> {
+    assertWritable(this.context, this.describe);
+    const keys = await this.storedChunkKeys(options.signal);
+    await this.context.store.deleteMany(keys, { signal: options.signal });
+  }
+
+  /** Remove the dataset: its chunks, then its metadata. */
+  async delete(options: OperationOptions = {}): Promise<void> {
+    await this.clear(options);
+    await this.context.store.delete(metadataKey(this.path), { signal: options.signal });
+  }
+
+  /**
+   * Change the shape (same number of dimensions). Chunks wholly outside the new bounds are deleted
+   * and the cut-off part of edge chunks is reset to the fill value, so growing again later shows
+   * fill values, not stale data. Chunks are cleaned before the metadata changes.
+   */
+  async resize(newShape: readonly number[], options: OperationOptions = {}): Promise<void> {
+    assertWritable(this.context, this.describe);
+    const shape = validateShape(newShape, `new shape of ${this.describe}`);
+    if (shape.length !== this.ndim) {
+      throw new ShapeError(`cannot resize ${this.describe} from ${this.ndim} to ${shape.length} dimensions (shape [${this.info.shape}] → [${shape}])`);
+    }
+    const old = this.info.shape;
+    const chunkShape = this.info.chunkShape;
+    const outside = (await this.storedChunkIndices(options.signal)).filter((grid) =>
+      grid.some((g, axis) => g * chunkShape[axis] >= shape[axis]),
+    );
+    await this.context.store.deleteMany(outside.map((grid) => this.chunkKeyOf(grid)), { signal: options.signal });
+    for (let axis = 0; axis < this.ndim; axis++) {
+      const keepEnd = Math.min(old[axis], Math.ceil(shape[axis] / chunkShape[axis]) * chunkShape[axis]);
+      if (shape[axis] >= keepEnd) continue;
+      const items: SelectionItem[] = old.map((_, a) => (a === axis ? slice(shape[axis], keepEnd) : null));
+      await this.set(items, this.info.fillValue, options);
+    }
+    await this.writeMetadata({ ...this.info, shape });
+  }
+
+  /** Apply `fn` chunk by chunk (in parallel) into a new dataset `outName` in the same group. */
+  async map(fn: ChunkFunction, outName: string, options: OperationOptions = {}): Promise<Dataset> {
+    const out = await this.clone(outName);
+    await this.transformChunks(fn, out, options);
+    return out;
+  }
+
+  /** Apply `fn` chunk by chunk (in parallel), in place. */
+  async apply(fn: ChunkFunction, options: OperationOptions = {}): Promise<void> {
+    assertWritable(this.context, this.describe);
+    await this.transformChunks(fn, this, options);
+  }
+
+  /**
+   * A new dataset with the same shape, dtype, chunks, fill value, codecs and attributes, as DosNa's
+   * clone does; with `copyData` the stored chunk objects are copied too (bytes as stored, no re-encoding).
+   */
+  async clone(name: string, options: OperationOptions & { copyData?: boolean } = {}): Promise<Dataset> {
+    assertWritable(this.context, this.describe);
+    const parentPath = this.path.includes("/") ? this.path.slice(0, this.path.lastIndexOf("/")) : "";
+    const target = name.startsWith("/") ? name.slice(1) : parentPath === "" ? name : `${parentPath}/${name}`;
+    const clone = await createDatasetNode(this.context, target, { ...this.info }, this.inheritedNjobs);
+    if (options.copyData) {
+      const indices = await this.storedChunkIndices(options.signal);
+      await this.forEachChunk(indices, options, "clone", async (grid) => {
+        const bytes = await this.context.store.get(this.chunkKeyOf(grid), undefined, { signal: options.signal });
+        if (bytes) await this.context.store.set(clone.chunkKeyOf(grid), bytes, { signal: options.signal });
+      });
+    }
+    return clone;
+  }
+
+  /** The chunk at a grid index. */
+  chunk(gridIndex: readonly number[]): DataChunk {
+    return new DataChunk(this, gridIndex);
+  }
+
+  /** Every chunk of the grid, stored or not, in C order. */
+  *iterChunks(): Generator<DataChunk> {
+    for (const grid of gridIndices(this.chunkGrid)) yield new DataChunk(this, grid);
+  }
+
+  /** Store key of the chunk at a grid index (the one mapping lives in format/). */
+  chunkKeyOf(gridIndex: readonly number[]): string {
+    return chunkKey(this.path, gridIndex, this.info.chunkKeyEncoding);
+  }
+
+  /** Grid indices of the chunks that are stored (one listing). */
+  async storedChunkIndices(signal?: AbortSignal): Promise<number[][]> {
+    const keys = await this.storedChunkKeys(signal);
+    const indices: number[][] = [];
+    for (const key of keys) {
+      const grid = parseChunkGridIndex(key, this.path, this.info.chunkKeyEncoding, this.ndim);
+      if (grid) indices.push(grid);
+    }
+    return indices;
+  }
+
+  /** Decoded chunk, or undefined when not stored. */
+  async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
+    const key = this.chunkKeyOf(gridIndex);
+    const bytes = await this.context.store.get(key, undefined, { signal });
+    return bytes === undefined ? undefined : this.codec.decode(bytes, key);
+  }
+
+  /**
+   * Read-modify-write of one chunk under the process-wide chunk lock. A chunk `covered` by the
+   * write is not read. A chunk that ends up all fill value is deleted rather than stored.
+   */
+  async updateChunk(gridIndex: readonly number[], covered: boolean, signal: AbortSignal | undefined, patch: (chunk: TypedArray) => void): Promise<void> {
+    const key = this.chunkKeyOf(gridIndex);
+    await withChunkLock(this.context.store.description, key, async () => {
+      const chunk = (covered ? undefined : await this.readChunk(gridIndex, signal)) ?? this.fillChunk().slice();
+      patch(chunk);
+      if (this.isAllFill(chunk)) await this.context.store.delete(key, { signal });
+      else await this.context.store.set(key, await this.codec.encode(chunk), { signal });
+    });
+  }
+
+  private async transformChunks(fn: ChunkFunction, target: Dataset, options: OperationOptions): Promise<void> {
+    const grid = this.chunkGrid;
+    await this.forEachChunk(gridIndices(grid), options, "map", async (gridIndex) => {
+      const region = chunkRegion(gridIndex, this.info.chunkShape, this.info.shape);
+      const data = await this.get(region, { signal: options.signal, njobs: 1 });
+      await target.set(region, fn(data), { signal: options.signal, njobs: 1 });
+    });
+  }
+
+  private async forEachChunk<T>(items: Iterable<T>, options: OperationOptions, what: string, task: (item: T) => Promise<void>): Promise<void> {
+    const list = Array.isArray(items) ? (items as T[]) : [...items];
+    let done = 0;
+    await forEachLimited(
+      list,
+      async (item) => {
+        await task(item);
+        done++;
+        options.onProgress?.({ done, total: list.length });
+      },
+      { njobs: options.njobs ?? this.njobs, signal: options.signal },
+      `${what} of ${this.describe}`,
+    );
+    throwIfAborted(options.signal, `${what} of ${this.describe}`);
+  }
+
+  private async storedChunkKeys(signal?: AbortSignal): Promise<string[]> {
+    const keys: string[] = [];
+    const ownMetadata = metadataKey(this.path);
+    for await (const key of this.context.store.list(chunkPrefix(this.path, this.info.chunkKeyEncoding), { signal })) {
+      if (key !== ownMetadata) keys.push(key);
+    }
+    return keys;
+  }
+
+  private async writeMetadata(info: ArrayInfo): Promise<void> {
+    assertWritable(this.context, this.describe);
+    await this.context.store.set(metadataKey(this.path), encodeMetadata(arrayMetadataJson(info)));
+    this.info = info;
+  }
+
+  private fillChunk(): TypedArray {
+    if (!this.fillChunkCache) {
+      const chunk = allocateTypedArray(this.dtype, product(this.info.chunkShape));
+      if (!this.fillIsZero()) (chunk as { fill(v: number | bigint): unknown }).fill(coerceScalar(this.dtype, this.info.fillValue));
+      this.fillChunkCache = chunk;
+    }
+    return this.fillChunkCache;
+  }
+
+  private fillIsZero(): boolean {
+    const fill = this.info.fillValue;
+    return fill === 0 || fill === 0n || fill === false;
+  }
+
+  private isAllFill(chunk: TypedArray): boolean {
+    const fill = coerceScalar(this.dtype, this.info.fillValue);
+    const values = chunk as unknown as ArrayLike<number | bigint>;
+    if (typeof fill === "number" && Number.isNaN(fill)) {
+      for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
+      return true;
+    }
+    for (let i = 0; i < values.length; i++) if (values[i] !== fill) return false;
+    return true;
+  }
+}
+
+/** One chunk of a dataset (DosNa's DataChunk). Selections are relative to the chunk's in-bounds region. */
+export class DataChunk {
+  readonly gridIndex: number[];
+
+  constructor(
+    readonly dataset: Dataset,
+    gridIndex: readonly number[],
+  ) {
+    const grid = dataset.chunkGrid;
+    if (gridIndex.length !== grid.length || gridIndex.some((g, a) => !Number.isInteger(g) || g < 0 || g >= grid[a])) {
+      throw new NotFoundError(`chunk [${gridIndex}] is outside the chunk grid [${grid}] of ${dataset.describe}`);
+    }
+    this.gridIndex = [...gridIndex];
+  }
+
+  get key(): string {
+    return this.dataset.chunkKeyOf(this.gridIndex);
+  }
+  /** Position of the chunk's first element in the dataset. */
+  get origin(): number[] {
+    return this.gridIndex.map((g, a) => g * this.dataset.chunks[a]);
+  }
+  /** The in-bounds shape (edge chunks are smaller than the chunk shape). */
+  get shape(): number[] {
+    const shape = this.dataset.shape;
+    const chunks = this.dataset.chunks;
+    return this.gridIndex.map((g, a) => Math.min(chunks[a], shape[a] - g * chunks[a]));
+  }
+
+  async exists(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return (await this.dataset.context.store.get(this.key, { offset: 0, length: 1 }, options)) !== undefined;
+  }
+
+  async get(selection?: Selection, options?: OperationOptions): Promise<NdArray<TypedArray>> {
+    return this.dataset.get(this.toDatasetSelection(selection), options);
+  }
+
+  async set(selection: Selection, value: WritableValue, options?: OperationOptions): Promise<void> {
+    await this.dataset.set(this.toDatasetSelection(selection), value, options);
+  }
+
+  async delete(options: { signal?: AbortSignal } = {}): Promise<void> {
+    assertWritable(this.dataset.context, this.dataset.describe);
+    await this.dataset.context.store.delete(this.key, options);
+  }
+
+  private toDatasetSelection(selection: Selection): SelectionItem[] {
+    const sel: NormalisedSelection = normaliseSelection(selection, this.shape, `chunk [${this.gridIndex}] of ${this.dataset.describe}`);
+    const origin = this.origin;
+    return sel.axes.map((axis, a): SelectionItem => {
+      const o = origin[a];
+      if (axis.kind === "int") return axis.index + o;
+      if (axis.kind === "points") return Array.from(axis.indices, (i) => Number(i) + o);
+      if (axis.count === 0) return slice(0, 0);
+      const stop = o + axis.start + axis.step * axis.count;
+      return slice(o + axis.start, stop < 0 ? null : stop, axis.step);
+    });
+  }
+}
+
+/** Create the array's zarr.json (atomically refusing to overwrite anything) and return it opened. */
+export async function createDatasetNode(context: PoolContext, path: string, info: ArrayInfo, njobs: () => number): Promise<Dataset> {
+  assertWritable(context, describeNode("dataset", path, context));
+  await context.store.set(metadataKey(path), encodeMetadata(arrayMetadataJson(info)), { ifNoneMatch: true });
+  return new Dataset(context, path, info, njobs);
+}
+
+function* gridIndices(grid: readonly number[]): Generator<number[]> {
+  if (grid.some((g) => g === 0)) return;
+  const index = new Array<number>(grid.length).fill(0);
+  while (true) {
+    yield [...index];
+    let axis = grid.length - 1;
+    for (; axis >= 0; axis--) {
+      if (++index[axis] < grid[axis]) break;
+      index[axis] = 0;
+    }
+    if (axis < 0) return;
+  }
+}
+
+function chunkRegion(gridIndex: readonly number[], chunkShape: readonly number[], shape: readonly number[]): SelectionItem[] {
+  return gridIndex.map((g, a) => slice(g * chunkShape[a], Math.min(shape[a], (g + 1) * chunkShape[a])));
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function isTypedArrayInput(value: unknown): boolean {
+  return ArrayBuffer.isView(value);
+}
+
+export type { ChunkProjection };

@@ -1,0 +1,227 @@
+/**
+ * Group: a node of a pool's Zarr v3 hierarchy that holds datasets and other groups. A Pool is the
+ * root group. Paths may be nested ("a/b/c"); creating a node creates missing parent groups.
+ */
+import { AlreadyExistsError, CorruptMetadataError, NotFoundError } from "../errors.js";
+import {
+  encodeMetadata,
+  groupMetadataJson,
+  metadataKey,
+  normaliseNodePath,
+  parseNodeMetadata,
+  type NodeMetadata,
+} from "../format/index.js";
+import { Attributes } from "./attributes.js";
+import { forEachLimited } from "./concurrency.js";
+import { assertWritable, baseName, describeNode, joinPath, type PoolContext } from "./context.js";
+import { resolveCreateOptions, type CreateDatasetOptions } from "./create-options.js";
+import { createDatasetNode, Dataset } from "./dataset.js";
+
+export type Node = Group | Dataset;
+
+export class Group {
+  readonly attrs: Attributes;
+  private attributes: Record<string, unknown>;
+  private ownNjobs: number | undefined;
+
+  constructor(
+    readonly context: PoolContext,
+    readonly path: string,
+    attributes: Record<string, unknown>,
+    protected readonly inheritedNjobs: () => number,
+  ) {
+    this.attributes = attributes;
+    this.attrs = new Attributes({
+      describe: this.describe,
+      readAttributes: () => this.attributes,
+      writeAttributes: async (next) => {
+        assertWritable(this.context, this.describe);
+        await this.context.store.set(metadataKey(this.path), encodeMetadata(groupMetadataJson(next)));
+        this.attributes = next;
+      },
+    });
+  }
+
+  get name(): string {
+    return baseName(this.path);
+  }
+  get describe(): string {
+    return describeNode("group", this.path, this.context);
+  }
+  get njobs(): number {
+    return this.ownNjobs ?? this.inheritedNjobs();
+  }
+  set njobs(value: number) {
+    this.ownNjobs = value;
+  }
+
+  /** Create a dataset from `{shape, dtype, chunks, fillValue, compression}` or from `{data}`. */
+  async createDataset(name: string, options: CreateDatasetOptions): Promise<Dataset> {
+    const path = this.childPath(name);
+    const what = describeNode("dataset", path, this.context);
+    assertWritable(this.context, what);
+    const resolved = resolveCreateOptions(options, what);
+    await this.ensureParents(path);
+    const dataset = await createDatasetNode(this.context, path, resolved.info, () => this.njobs).catch((error: unknown) => {
+      if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`${what} already exists`);
+      throw error;
+    });
+    if (resolved.njobs !== undefined) dataset.njobs = resolved.njobs;
+    if (resolved.data) await dataset.set(undefined, resolved.data);
+    return dataset;
+  }
+
+  async getDataset(name: string): Promise<Dataset> {
+    const path = this.childPath(name);
+    const node = await this.readNode(path);
+    const what = describeNode("dataset", path, this.context);
+    if (!node) throw new NotFoundError(`${what} does not exist`);
+    if (node.kind !== "array") throw new NotFoundError(`${what} does not exist: "/${path}" is a group`);
+    return new Dataset(this.context, path, node.info, () => this.njobs);
+  }
+
+  async hasDataset(name: string): Promise<boolean> {
+    return (await this.readNode(this.childPath(name)))?.kind === "array";
+  }
+
+  async deleteDataset(name: string): Promise<void> {
+    await (await this.getDataset(name)).delete();
+  }
+
+  async createGroup(name: string, options: { attrs?: Record<string, unknown> } = {}): Promise<Group> {
+    const path = this.childPath(name);
+    const what = describeNode("group", path, this.context);
+    assertWritable(this.context, what);
+    await this.ensureParents(path);
+    const group = new Group(this.context, path, {}, () => this.njobs);
+    try {
+      await this.context.store.set(metadataKey(path), encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true });
+    } catch (error) {
+      if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`${what} already exists`);
+      throw error;
+    }
+    if (options.attrs) await group.attrs.update(options.attrs);
+    return group;
+  }
+
+  /** The group at `name`, creating it (and its parents) when missing (h5py's require_group). */
+  async requireGroup(name: string): Promise<Group> {
+    const path = this.childPath(name);
+    const node = await this.readNode(path);
+    if (!node) return this.createGroup(name);
+    if (node.kind !== "group") throw new AlreadyExistsError(`cannot create ${describeNode("group", path, this.context)}: a dataset exists there`);
+    return new Group(this.context, path, node.attributes, () => this.njobs);
+  }
+
+  async getGroup(name: string): Promise<Group> {
+    const path = this.childPath(name);
+    const node = await this.readNode(path);
+    const what = describeNode("group", path, this.context);
+    if (!node) throw new NotFoundError(`${what} does not exist`);
+    if (node.kind !== "group") throw new NotFoundError(`${what} does not exist: "/${path}" is a dataset`);
+    return new Group(this.context, path, node.attributes, () => this.njobs);
+  }
+
+  async hasGroup(name: string): Promise<boolean> {
+    return (await this.readNode(this.childPath(name)))?.kind === "group";
+  }
+
+  /** Delete a group and everything under it. */
+  async deleteGroup(name: string): Promise<void> {
+    const group = await this.getGroup(name);
+    await group.deleteAll();
+  }
+
+  /** The dataset or group at `name` (relative, nested paths allowed). */
+  async get(name: string): Promise<Node> {
+    const path = this.childPath(name);
+    const node = await this.readNode(path);
+    if (!node) throw new NotFoundError(`nothing at "/${path}" in pool "${this.context.poolName}"`);
+    return node.kind === "array"
+      ? new Dataset(this.context, path, node.info, () => this.njobs)
+      : new Group(this.context, path, node.attributes, () => this.njobs);
+  }
+
+  async has(name: string): Promise<boolean> {
+    return (await this.readNode(this.childPath(name))) !== undefined;
+  }
+
+  /** Delete whatever is at `name`. */
+  async delete(name: string): Promise<void> {
+    const node = await this.get(name);
+    if (node instanceof Dataset) await node.delete();
+    else await node.deleteAll();
+  }
+
+  /** Names of the direct children (datasets and groups), sorted. */
+  async keys(): Promise<string[]> {
+    return (await this.children()).map(([name]) => name);
+  }
+
+  async listDatasets(): Promise<string[]> {
+    return (await this.children()).filter(([, node]) => node.kind === "array").map(([name]) => name);
+  }
+
+  async listGroups(): Promise<string[]> {
+    return (await this.children()).filter(([, node]) => node.kind === "group").map(([name]) => name);
+  }
+
+  /** Remove this group's whole subtree, its own metadata last. */
+  async deleteAll(): Promise<void> {
+    assertWritable(this.context, this.describe);
+    const prefix = this.path === "" ? "" : `${this.path}/`;
+    const own = metadataKey(this.path);
+    const keys: string[] = [];
+    for await (const key of this.context.store.list(prefix)) if (key !== own) keys.push(key);
+    await this.context.store.deleteMany(keys);
+    await this.context.store.delete(own);
+  }
+
+  protected childPath(name: string): string {
+    return joinPath(this.path, normaliseNodePath(name, `name under ${this.describe}`));
+  }
+
+  protected async readNode(path: string): Promise<NodeMetadata | undefined> {
+    const key = metadataKey(path);
+    const bytes = await this.context.store.get(key);
+    return bytes === undefined ? undefined : parseNodeMetadata(bytes, `${this.context.store.description}/${key}`);
+  }
+
+  private async children(): Promise<Array<[string, NodeMetadata]>> {
+    const prefix = this.path === "" ? "" : `${this.path}/`;
+    const listing = await this.context.store.listDir(prefix);
+    const found: Array<[string, NodeMetadata]> = [];
+    await forEachLimited(
+      listing.prefixes,
+      async (childPath) => {
+        const path = childPath.endsWith("/") ? childPath.slice(0, -1) : childPath;
+        const node = await this.readNode(path).catch((error: unknown) => {
+          if (error instanceof CorruptMetadataError) return undefined;
+          throw error;
+        });
+        if (node) found.push([baseName(path), node]);
+      },
+      { njobs: this.njobs },
+    );
+    return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Make sure every ancestor of `path` below this group is a group, creating missing ones. */
+  private async ensureParents(path: string): Promise<void> {
+    const parts = path.split("/");
+    for (let depth = 1; depth < parts.length; depth++) {
+      const ancestor = parts.slice(0, depth).join("/");
+      if (this.path !== "" && !ancestor.startsWith(this.path + "/") && ancestor !== this.path) continue;
+      if (ancestor === this.path) continue;
+      const node = await this.readNode(ancestor);
+      if (node?.kind === "array") {
+        throw new AlreadyExistsError(`cannot create "/${path}" in pool "${this.context.poolName}": "/${ancestor}" is a dataset`);
+      }
+      if (!node) {
+        await this.context.store.set(metadataKey(ancestor), encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
+          if (!(error instanceof AlreadyExistsError)) throw error;
+        });
+      }
+    }
+  }
+}

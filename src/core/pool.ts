@@ -1,0 +1,49 @@
+/**
+ * Pool: the root group of one Zarr v3 hierarchy (a directory for fs, a bucket or bucket/prefix for S3).
+ */
+import { CorruptMetadataError, NotFoundError } from "../errors.js";
+import { encodeMetadata, groupMetadataJson, metadataKey, parseNodeMetadata } from "../format/index.js";
+import type { Store } from "../store/store.js";
+import type { PoolContext } from "./context.js";
+import { Group } from "./group.js";
+
+export interface OpenPoolOptions {
+  name: string;
+  readOnly?: boolean;
+  njobs?: () => number;
+}
+
+export class Pool extends Group {
+  /** Open the pool stored in `store`: one GET of its root zarr.json, which must be a Zarr v3 group. */
+  static async open(store: Store, options: OpenPoolOptions): Promise<Pool> {
+    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false };
+    const key = metadataKey("");
+    const bytes = await store.get(key);
+    if (bytes === undefined) {
+      throw new NotFoundError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: it has no root ${key}`);
+    }
+    const node = parseNodeMetadata(bytes, `${store.description}/${key}`);
+    if (node.kind !== "group") {
+      throw new CorruptMetadataError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: its root ${key} describes an array, not a group`);
+    }
+    return new Pool(context, "", node.attributes, options.njobs ?? (() => 8));
+  }
+
+  /** Write a root group into an empty store and open it. */
+  static async initialise(store: Store, options: OpenPoolOptions & { attrs?: Record<string, unknown> }): Promise<Pool> {
+    await store.set(metadataKey(""), encodeMetadata(groupMetadataJson(options.attrs ?? {})), { ifNoneMatch: true });
+    return Pool.open(store, options);
+  }
+
+  get store(): Store {
+    return this.context.store;
+  }
+
+  override get describe(): string {
+    return `pool "${this.context.poolName}"`;
+  }
+
+  async close(): Promise<void> {
+    // Nothing is buffered: every write is stored when its promise resolves.
+  }
+}

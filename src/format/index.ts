@@ -1,0 +1,67 @@
+/**
+ * format/: the Zarr v3 on-disk format as pure functions, with no I/O.
+ *
+ * - dataType: data type names (Zarr and numpy spellings), typed array constructors
+ * - scalar, fillValue: checked conversion of values and fill values (and their zarr.json form)
+ * - metadata: zarr.json for arrays and groups, built and parsed (zod-validated)
+ * - keys: node paths, metadata keys, and the one function mapping a chunk to its store key
+ * - arrayOptions: shape / chunks / compression checks and defaults for creating arrays
+ * - codecs/: the chunk codec pipeline over a registry (bytes, gzip; add more by registering)
+ */
+export {
+  allocateTypedArray,
+  bytesPerElement,
+  DATA_TYPES,
+  type DataType,
+  dataTypeOfTypedArray,
+  integerRange,
+  isBigIntType,
+  isDataType,
+  isFloatType,
+  isIntegerType,
+  parseDataType,
+  type Scalar,
+  type TypedArray,
+  type TypedArrayLike,
+  type TypedArrayConstructor,
+  typedArrayConstructorFor,
+  typedArrayMatches,
+} from "./dataType.js";
+export { canonicalScalar, coerceScalar, convertArray, defaultFillValue, scalarFromElement } from "./scalar.js";
+export { fillValueFromJson, fillValueToJson, normaliseFillValue } from "./fillValue.js";
+export {
+  type ArrayInfo,
+  arrayMetadataJson,
+  type CodecSpec,
+  encodeMetadata,
+  groupMetadataJson,
+  type NodeMetadata,
+  parseNodeMetadata,
+} from "./metadata.js";
+export {
+  baseName,
+  type ChunkKeyEncoding,
+  chunkKey,
+  chunkPrefix,
+  DEFAULT_CHUNK_KEY_ENCODING,
+  metadataKey,
+  normaliseNodePath,
+  parentPath,
+} from "./keys.js";
+export {
+  codecsFor,
+  COMPRESSIONS,
+  type Compression,
+  DEFAULT_CHUNK_BYTES,
+  resolveChunkShape,
+  validateShape,
+} from "./arrayOptions.js";
+export { type ChunkCodec, createChunkCodec } from "./codecs/pipeline.js";
+export { DEFAULT_GZIP_LEVEL } from "./codecs/gzip.js";
+export {
+  type CodecContext,
+  type CodecDefinition,
+  CodecConfigurationError,
+  registerCodec,
+  supportedCodecNames,
+} from "./codecs/registry.js";

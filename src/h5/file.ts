@@ -1,0 +1,250 @@
+/**
+ * The HDF5-style face: h5wasm's (and h5py's) names over dosna's core objects. A script written
+ * for h5wasm runs unchanged when every call is awaited. Only renaming and argument reshaping
+ * belongs here; anything with logic lives in core/.
+ */
+import { fileURLToPath } from "node:url";
+import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
+import type { Scalar, TypedArray } from "../format/index.js";
+import { Dataset } from "../core/dataset.js";
+import { Group } from "../core/group.js";
+import { Pool } from "../core/pool.js";
+import { FileSystemStore } from "../store/filesystem.js";
+import type { Store } from "../store/store.js";
+import { h5DtypeOf, parseH5Dtype } from "./dtypes.js";
+import { toSelection, type H5Slice } from "./ranges.js";
+
+export type FileMode = "r" | "r+" | "w" | "w-" | "x" | "a";
+const MODES: readonly FileMode[] = ["r", "r+", "w", "w-", "x", "a"];
+
+/** h5wasm resolves this before use; dosna needs no initialisation. */
+export const ready: Promise<void> = Promise.resolve();
+
+export interface H5Attribute {
+  name: string;
+  value: unknown;
+}
+
+export interface CreateDatasetArgs {
+  name: string;
+  data?: TypedArray | number[] | number;
+  shape?: number[] | null;
+  dtype?: string | null;
+  chunks?: number[] | null;
+  maxshape?: (number | null)[] | null;
+  fillvalue?: Scalar;
+  compression?: number | "gzip" | null;
+  compression_opts?: number | number[];
+}
+
+abstract class H5Node<T extends Group | Dataset> {
+  protected abstract node(): Promise<T>;
+
+  get attrs(): Promise<Record<string, H5Attribute>> {
+    return this.node().then((node) =>
+      Object.fromEntries(node.attrs.keys().map((name) => [name, { name, value: node.attrs.get(name) }])),
+    );
+  }
+
+  async get_attribute(name: string): Promise<unknown> {
+    return (await this.node()).attrs.get(name);
+  }
+
+  async create_attribute(name: string, value: unknown): Promise<void> {
+    await (await this.node()).attrs.set(name, value);
+  }
+
+  async delete_attribute(name: string): Promise<void> {
+    await (await this.node()).attrs.delete(name);
+  }
+}
+
+export class H5Group extends H5Node<Group> {
+  constructor(protected readonly group: Promise<Group>) {
+    super();
+    group.catch(() => undefined);
+  }
+
+  protected node(): Promise<Group> {
+    return this.group;
+  }
+
+  get path(): Promise<string> {
+    return this.group.then((g) => `/${g.path}`);
+  }
+
+  async keys(): Promise<string[]> {
+    return (await this.group).keys();
+  }
+
+  /** The dataset or group at `path`, or null when nothing is there (as h5wasm). */
+  async get(path: string): Promise<H5Dataset | H5Group | null> {
+    const group = await this.group;
+    const relative = path.replace(/^\/+/, "");
+    if (relative === "") return this;
+    try {
+      const node = await group.get(relative);
+      return node instanceof Dataset ? new H5Dataset(node) : new H5Group(Promise.resolve(node));
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  async create_group(name: string): Promise<H5Group> {
+    const group = await this.group;
+    return new H5Group(group.createGroup(name));
+  }
+
+  async require_group(name: string): Promise<H5Group> {
+    return new H5Group((await this.group).requireGroup(name));
+  }
+
+  async create_dataset(args: CreateDatasetArgs): Promise<H5Dataset> {
+    const group = await this.group;
+    const data = typeof args.data === "number" ? [args.data] : args.data;
+    const dtype = args.dtype ? parseH5Dtype(args.dtype) : Array.isArray(data) ? guessPlainArrayDtype(data) : undefined;
+    const level = compressionLevel(args);
+    const dataset = await group.createDataset(args.name, {
+      data,
+      shape: args.shape ?? undefined,
+      dtype,
+      chunks: args.chunks ?? undefined,
+      fillValue: args.fillvalue,
+      compression: level === undefined ? undefined : "gzip",
+      compressionLevel: level,
+    });
+    return new H5Dataset(dataset);
+  }
+
+  /** Open `name` if it exists with the same shape and dtype, create it otherwise (h5py's require_dataset). */
+  async require_dataset(args: CreateDatasetArgs): Promise<H5Dataset> {
+    const group = await this.group;
+    if (!(await group.has(args.name))) return this.create_dataset(args);
+    const dataset = await group.getDataset(args.name);
+    if (args.shape && args.shape.join() !== dataset.shape.join()) {
+      throw new AlreadyExistsError(`${dataset.describe} exists with shape [${dataset.shape}], not [${args.shape}]`);
+    }
+    if (args.dtype && parseH5Dtype(args.dtype) !== dataset.dtype) {
+      throw new AlreadyExistsError(`${dataset.describe} exists with dtype ${dataset.dtype}, not ${args.dtype}`);
+    }
+    return new H5Dataset(dataset);
+  }
+
+  async delete(name: string): Promise<void> {
+    await (await this.group).delete(name);
+  }
+}
+
+export class H5Dataset extends H5Node<Dataset> {
+  constructor(readonly dataset: Dataset) {
+    super();
+  }
+
+  protected async node(): Promise<Dataset> {
+    return this.dataset;
+  }
+
+  get path(): string {
+    return `/${this.dataset.path}`;
+  }
+  get shape(): number[] {
+    return this.dataset.shape;
+  }
+  /** The dtype in h5wasm's spelling ("<f" for float32, "<d" for float64, "<i" for int32, ...). */
+  get dtype(): string {
+    return h5DtypeOf(this.dataset.dtype);
+  }
+  /** The whole array, flat in C order (as h5wasm). */
+  get value(): Promise<TypedArray> {
+    return this.dataset.read().then((a) => a.data);
+  }
+
+  /** One range per axis: [] for all, [start], [start, stop] or [start, stop, step]; flat C-order result. */
+  async slice(ranges: H5Slice[]): Promise<TypedArray> {
+    return (await this.dataset.get(toSelection(ranges, this.dataset.shape))).data;
+  }
+
+  async write_slice(ranges: H5Slice[], data: TypedArray | number[] | Scalar): Promise<void> {
+    await this.dataset.set(toSelection(ranges, this.dataset.shape), data);
+  }
+
+  async resize(shape: number[]): Promise<void> {
+    await this.dataset.resize(shape);
+  }
+}
+
+/**
+ * `new File(pathOrUrl, mode)`: a local directory (plain path or file:// URL) holding one
+ * Zarr v3 hierarchy. Modes follow h5py: r (read only, must exist), r+ (read/write, must exist),
+ * w (create, truncate), w-/x (create, fail if exists), a (read/write, create if missing).
+ */
+export class File extends H5Group {
+  readonly filename: string;
+  readonly mode: FileMode;
+
+  constructor(pathOrUrl: string, mode: FileMode = "r", options: { njobs?: number } = {}) {
+    if (!MODES.includes(mode)) throw new ValidationError(`invalid file mode "${mode}": expected one of ${MODES.join(", ")}`);
+    const filename = pathOrUrl.startsWith("file://") ? fileURLToPath(pathOrUrl) : pathOrUrl;
+    super(openPool(new FileSystemStore(filename), filename, mode, options.njobs ?? 8));
+    this.filename = filename;
+    this.mode = mode;
+  }
+
+  async flush(): Promise<void> {
+    // Every write is stored when its promise resolves.
+  }
+
+  async close(): Promise<void> {
+    await (await this.group as Pool).close();
+  }
+}
+
+async function openPool(store: Store, name: string, mode: FileMode, njobs: number): Promise<Pool> {
+  const options = { name, readOnly: mode === "r", njobs: () => njobs };
+  const exists = (await store.get("zarr.json")) !== undefined;
+  switch (mode) {
+    case "r":
+    case "r+":
+      if (!exists && (await isEmpty(store))) throw new NotFoundError(`file "${name}" does not exist (mode "${mode}" needs an existing dosna/Zarr directory)`);
+      return Pool.open(store, options);
+    case "w-":
+    case "x":
+      if (exists || !(await isEmpty(store))) throw new AlreadyExistsError(`file "${name}" already exists (mode "${mode}")`);
+      return Pool.initialise(store, options);
+    case "a":
+      if (exists) return Pool.open(store, options);
+      if (!(await isEmpty(store))) throw new ValidationError(`"${name}" is a non-empty directory that is not a dosna/Zarr pool; refusing to use it`);
+      return Pool.initialise(store, options);
+    case "w": {
+      if (exists) {
+        await Pool.open(store, options);
+        const keys: string[] = [];
+        for await (const key of store.list("")) keys.push(key);
+        await store.deleteMany(keys);
+      } else if (!(await isEmpty(store))) {
+        throw new ValidationError(`"${name}" is a non-empty directory that is not a dosna/Zarr pool; refusing to truncate it`);
+      }
+      return Pool.initialise(store, options);
+    }
+  }
+}
+
+async function isEmpty(store: Store): Promise<boolean> {
+  for await (const _ of store.list("")) return false;
+  return true;
+}
+
+function guessPlainArrayDtype(data: number[]): string {
+  return data.every(Number.isInteger) ? "int32" : "float64";
+}
+
+function compressionLevel(args: CreateDatasetArgs): number | undefined {
+  if (args.compression === undefined || args.compression === null) return undefined;
+  if (args.compression !== "gzip" && args.compression !== 1 && !(typeof args.compression === "number" && args.compression_opts === undefined)) {
+    throw new ValidationError(`compression ${JSON.stringify(args.compression)} of dataset "${args.name}" is not supported: expected "gzip" or a gzip level`);
+  }
+  if (typeof args.compression === "number" && args.compression_opts === undefined) return args.compression;
+  const opts = args.compression_opts;
+  return Array.isArray(opts) ? opts[0] : (opts ?? 4);
+}

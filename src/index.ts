@@ -1,0 +1,23 @@
+/**
+ * dosna: N-dimensional arrays stored as one object per chunk (Zarr v3 layout) on object storage
+ * or a local directory, with numpy slicing and parallel chunk I/O.
+ *
+ *   import * as dn from "dosna";
+ *   const cluster = new dn.Cluster({ backend: "fs", root: "./data" });
+ *   const pool = await cluster.createPool("tutorial");
+ *   const ds = await pool.createDataset("data", { shape: [100, 100], dtype: "float32", chunks: 32 });
+ *   await ds.set("10:20, :", 1); const a = await ds.get("0, :10");
+ */
+export * from "./errors.js";
+export { Cluster, type ClusterConfig } from "./core/cluster.js";
+export { Pool } from "./core/pool.js";
+export { Group, type Node } from "./core/group.js";
+export { Dataset, DataChunk, type ChunkFunction, type OperationOptions } from "./core/dataset.js";
+export { Attributes } from "./core/attributes.js";
+export type { CreateDatasetOptions } from "./core/create-options.js";
+export type { WritableValue, ArrayInput, NestedArray } from "./core/values.js";
+export { slice, parseSelection, type Selection, type SelectionItem, type Slice } from "./selection/index.js";
+export { parseDataType, type DataType, type Scalar, type TypedArray } from "./format/index.js";
+export { MemoryStore, MemoryBackend, FileSystemStore, FileSystemBackend } from "./store/index.js";
+export type { Store, Backend, ByteRange } from "./store/store.js";
+export { File, H5Group, H5Dataset, ready, type FileMode, type CreateDatasetArgs } from "./h5/file.js";

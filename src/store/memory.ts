@@ -1,0 +1,138 @@
+/**
+ * Stores that keep objects in a Map: for tests and scratch data. Bytes are copied on the way in
+ * and on the way out, so no caller can change stored data through a buffer it holds.
+ */
+import { AlreadyExistsError, NotFoundError } from "../errors.js";
+import { throwIfAborted } from "./abort.js";
+import { validateDirectoryPrefix, validateKey, validateListPrefix, validatePoolName } from "./keys.js";
+import { resolveByteRange, validateByteRange } from "./ranges.js";
+import type { Backend, ByteRange, DirectoryListing, RequestOptions, SetOptions, Store } from "./store.js";
+
+type ObjectMap = Map<string, Uint8Array>;
+
+/** Finds a store's objects on every call; undefined means its container is gone (a deleted pool). */
+export type ObjectMapLookup = () => ObjectMap | undefined;
+
+export class MemoryStore implements Store {
+  readonly description: string;
+  readonly #lookup: ObjectMapLookup;
+
+  /**
+   * `new MemoryStore()` is a standalone store. `lookup` is how MemoryBackend gives a pool's store
+   * its objects: reads of a deleted pool find nothing, writes to it fail with NotFoundError.
+   */
+  constructor(description = "memory", lookup?: ObjectMapLookup) {
+    this.description = description;
+    if (lookup === undefined) {
+      const objects: ObjectMap = new Map();
+      lookup = () => objects;
+    }
+    this.#lookup = lookup;
+  }
+
+  async get(key: string, range?: ByteRange, options: RequestOptions = {}): Promise<Uint8Array | undefined> {
+    validateKey(key);
+    if (range !== undefined) validateByteRange(range, key);
+    throwIfAborted(options.signal, `get of key ${JSON.stringify(key)} from ${this.description}`);
+    const stored = this.#lookup()?.get(key);
+    if (stored === undefined) return undefined;
+    const { start, end } = resolveByteRange(range, stored.length);
+    return stored.slice(start, end);
+  }
+
+  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<void> {
+    validateKey(key);
+    throwIfAborted(options.signal, `set of key ${JSON.stringify(key)} in ${this.description}`);
+    const objects = this.#objectsForWrite(key);
+    if (options.ifNoneMatch && objects.has(key)) {
+      throw new AlreadyExistsError(`key ${JSON.stringify(key)} already exists in ${this.description}`);
+    }
+    objects.set(key, value.slice());
+  }
+
+  async delete(key: string, options: RequestOptions = {}): Promise<void> {
+    validateKey(key);
+    throwIfAborted(options.signal, `delete of key ${JSON.stringify(key)} from ${this.description}`);
+    this.#lookup()?.delete(key);
+  }
+
+  async deleteMany(keys: string[], options: RequestOptions = {}): Promise<void> {
+    keys.forEach(validateKey);
+    throwIfAborted(options.signal, `delete of ${keys.length} keys from ${this.description}`);
+    const objects = this.#lookup();
+    for (const key of keys) objects?.delete(key);
+  }
+
+  async *list(prefix: string, options: RequestOptions = {}): AsyncIterable<string> {
+    validateListPrefix(prefix);
+    throwIfAborted(options.signal, `list of prefix ${JSON.stringify(prefix)} in ${this.description}`);
+    // Snapshot the keys so that changes made while the caller iterates cannot break the iteration.
+    const keys = [...(this.#lookup()?.keys() ?? [])];
+    for (const key of keys) {
+      if (key.startsWith(prefix)) yield key;
+    }
+  }
+
+  async listDir(prefix: string, options: RequestOptions = {}): Promise<DirectoryListing> {
+    validateDirectoryPrefix(prefix);
+    throwIfAborted(options.signal, `listDir of prefix ${JSON.stringify(prefix)} in ${this.description}`);
+    const keys: string[] = [];
+    const prefixes = new Set<string>();
+    for (const key of this.#lookup()?.keys() ?? []) {
+      if (!key.startsWith(prefix)) continue;
+      const slash = key.indexOf("/", prefix.length);
+      if (slash === -1) keys.push(key);
+      else prefixes.add(key.slice(0, slash));
+    }
+    return { keys: keys.sort(), prefixes: [...prefixes].sort() };
+  }
+
+  #objectsForWrite(key: string): ObjectMap {
+    const objects = this.#lookup();
+    if (objects === undefined) {
+      throw new NotFoundError(
+        `cannot write key ${JSON.stringify(key)}: ${this.description} does not exist (was the pool deleted?)`,
+      );
+    }
+    return objects;
+  }
+}
+
+/** Pools held in memory, each a MemoryStore; everything is lost when the process ends. */
+export class MemoryBackend implements Backend {
+  readonly description = "memory";
+  readonly #pools = new Map<string, ObjectMap>();
+
+  async listPools(options: RequestOptions = {}): Promise<string[]> {
+    throwIfAborted(options.signal, `listPools of ${this.description}`);
+    return [...this.#pools.keys()].sort();
+  }
+
+  async hasPool(name: string, options: RequestOptions = {}): Promise<boolean> {
+    validatePoolName(name);
+    throwIfAborted(options.signal, `hasPool ${JSON.stringify(name)} in ${this.description}`);
+    return this.#pools.has(name);
+  }
+
+  async createPool(name: string, options: RequestOptions = {}): Promise<void> {
+    validatePoolName(name);
+    throwIfAborted(options.signal, `createPool ${JSON.stringify(name)} in ${this.description}`);
+    if (this.#pools.has(name)) {
+      throw new AlreadyExistsError(`pool ${JSON.stringify(name)} already exists in ${this.description}`);
+    }
+    this.#pools.set(name, new Map());
+  }
+
+  async deletePool(name: string, options: RequestOptions = {}): Promise<void> {
+    validatePoolName(name);
+    throwIfAborted(options.signal, `deletePool ${JSON.stringify(name)} in ${this.description}`);
+    if (!this.#pools.delete(name)) {
+      throw new NotFoundError(`pool ${JSON.stringify(name)} does not exist in ${this.description}`);
+    }
+  }
+
+  openPool(name: string): Store {
+    validatePoolName(name);
+    return new MemoryStore(`memory:${name}`, () => this.#pools.get(name));
+  }
+}

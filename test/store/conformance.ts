@@ -1,0 +1,582 @@
+/**
+ * The contract every Store and Backend must meet, as reusable vitest suites. A backend's test
+ * file calls `runStoreConformance` / `runBackendConformance` with a factory; nothing here knows
+ * which backend it is testing.
+ */
+import { randomBytes } from "node:crypto";
+import fc from "fast-check";
+import pLimit from "p-limit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AbortedError, AlreadyExistsError, NotFoundError, ValidationError } from "../../src/errors.js";
+import type { Backend, ByteRange, DirectoryListing, Store } from "../../src/store/store.js";
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+export type BackendFactory = () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
+
+/** Generous: the same suite runs against remote S3 servers. */
+const SLOW_TEST_MS = 120_000;
+
+export async function collect(keys: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const key of keys) all.push(key);
+  return all;
+}
+
+export function randomData(length: number): Uint8Array {
+  return new Uint8Array(randomBytes(length));
+}
+
+function bytesOf(...values: number[]): Uint8Array {
+  return Uint8Array.from(values);
+}
+
+/** Byte-for-byte equality with a short failure message (a 3 MiB diff helps nobody). */
+export function expectSameBytes(actual: Uint8Array | undefined, expected: Uint8Array): void {
+  expect(actual).toBeInstanceOf(Uint8Array);
+  const bytes = actual as Uint8Array;
+  expect(bytes.length).toBe(expected.length);
+  const firstDifference = bytes.findIndex((value, index) => value !== expected[index]);
+  expect(firstDifference, "index of the first differing byte").toBe(-1);
+}
+
+/** Expects `promise` to reject with `errorClass` and a message containing every one of `mentions`. */
+export async function expectRejection(
+  promise: Promise<unknown>,
+  errorClass: new (...args: never[]) => Error,
+  ...mentions: string[]
+): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error, "the promise should have rejected").toBeInstanceOf(errorClass);
+  for (const mention of mentions) expect((error as Error).message).toContain(mention);
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...values].sort();
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => index);
+}
+
+/** The bytes `range` selects, by the S3/HTTP rules, computed with Uint8Array.slice's own clamping. */
+function referenceRange(data: Uint8Array, byteRange: ByteRange): Uint8Array {
+  if ("suffixLength" in byteRange) return data.slice(Math.max(0, data.length - byteRange.suffixLength));
+  const end = byteRange.length === undefined ? data.length : byteRange.offset + byteRange.length;
+  return data.slice(byteRange.offset, end);
+}
+
+/** listDir computed by brute force from the full set of keys. */
+function referenceListDir(keys: Iterable<string>, prefix: string): DirectoryListing {
+  const direct = new Set<string>();
+  const prefixes = new Set<string>();
+  for (const key of keys) {
+    if (!key.startsWith(prefix)) continue;
+    const rest = key.slice(prefix.length).split("/");
+    if (rest.length === 1) direct.add(key);
+    else prefixes.add(prefix + rest[0]);
+  }
+  return { keys: sorted(direct), prefixes: sorted(prefixes) };
+}
+
+function normalisedListing(listing: DirectoryListing): DirectoryListing {
+  return { keys: sorted(listing.keys), prefixes: sorted(listing.prefixes) };
+}
+
+async function setAll(store: Store, entries: [string, Uint8Array][], concurrency = 32): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(entries.map(([key, value]) => limit(() => store.set(key, value))));
+}
+
+/** Keys of one fixture that exercise prefixes sharing leading characters ("a/" vs "ab/" vs "abc"). */
+const NESTED_KEYS = ["a/x", "a/b/y", "a/b/c/z", "ab/x", "abc", "b/x", "zarr.json", "a/.zattrs"];
+
+const INVALID_KEYS = ["", "/a", "a/", "a//b", "a/../b", "..", "../x", "./a", "a/.", "a\\b", "a\0b"];
+
+export function runStoreConformance(name: string, makeStore: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it("has a description", () => {
+      expect(typeof store.description).toBe("string");
+      expect(store.description.length).toBeGreaterThan(0);
+    });
+
+    describe("get and set", () => {
+      it("gets undefined for a missing key, flat or nested", async () => {
+        expect(await store.get("missing")).toBeUndefined();
+        expect(await store.get("no/such/nested/key")).toBeUndefined();
+      });
+
+      it.each([
+        ["0 bytes", 0],
+        ["1 byte", 1],
+        ["3 MiB", 3 * 1024 * 1024],
+      ])("round-trips %s", async (_label, length) => {
+        const data = randomData(length);
+        await store.set("round/trip", data);
+        expectSameBytes(await store.get("round/trip"), data);
+      }, SLOW_TEST_MS);
+
+      it("overwrites, including with shorter data", async () => {
+        await store.set("k", randomData(1000));
+        const replacement = randomData(10);
+        await store.set("k", replacement);
+        expectSameBytes(await store.get("k"), replacement);
+      });
+
+      it("stores only the bytes of a Uint8Array view, not its whole buffer", async () => {
+        const backing = randomData(64);
+        const view = new Uint8Array(backing.buffer, 3, 5);
+        await store.set("view", view);
+        expectSameBytes(await store.get("view"), backing.slice(3, 8));
+      });
+
+      it("does not alias the caller's buffers, on set or on get", async () => {
+        const data = bytesOf(1, 2, 3, 4);
+        await store.set("alias", data);
+        data[0] = 99;
+        expectSameBytes(await store.get("alias"), bytesOf(1, 2, 3, 4));
+        const fetched = (await store.get("alias")) as Uint8Array;
+        fetched[1] = 99;
+        expectSameBytes(await store.get("alias"), bytesOf(1, 2, 3, 4));
+        const ranged = (await store.get("alias", { offset: 1, length: 2 })) as Uint8Array;
+        ranged[0] = 99;
+        expectSameBytes(await store.get("alias"), bytesOf(1, 2, 3, 4));
+      });
+
+      it("accepts dot-names and zarr chunk keys", async () => {
+        await store.set("group/.zattrs", bytesOf(1));
+        await store.set("group/array/c/0/1/2", bytesOf(2));
+        expectSameBytes(await store.get("group/.zattrs"), bytesOf(1));
+        expectSameBytes(await store.get("group/array/c/0/1/2"), bytesOf(2));
+      });
+    });
+
+    describe("byte ranges", () => {
+      const data = Uint8Array.from(range(100));
+      beforeEach(async () => {
+        await store.set("ranged", data);
+        await store.set("empty", new Uint8Array(0));
+      });
+
+      it.each<[string, ByteRange, number[]]>([
+        ["offset only", { offset: 90 }, range(10).map((i) => 90 + i)],
+        ["offset and length", { offset: 10, length: 5 }, [10, 11, 12, 13, 14]],
+        ["suffix", { suffixLength: 3 }, [97, 98, 99]],
+        ["length past the end, truncated", { offset: 97, length: 10 }, [97, 98, 99]],
+        ["suffix longer than the object, whole object", { suffixLength: 1000 }, range(100)],
+        ["offset at the end, empty", { offset: 100 }, []],
+        ["offset past the end, empty", { offset: 150, length: 3 }, []],
+        ["length 0, empty", { offset: 5, length: 0 }, []],
+        ["suffix 0, empty", { suffixLength: 0 }, []],
+      ])("%s", async (_label, byteRange, expected) => {
+        expectSameBytes(await store.get("ranged", byteRange), Uint8Array.from(expected));
+      });
+
+      it("reads ranges of an empty object as empty", async () => {
+        expectSameBytes(await store.get("empty", { offset: 0 }), new Uint8Array(0));
+        expectSameBytes(await store.get("empty", { suffixLength: 4 }), new Uint8Array(0));
+      });
+
+      it("gets undefined for a range of a missing key", async () => {
+        expect(await store.get("missing", { offset: 0, length: 4 })).toBeUndefined();
+        expect(await store.get("missing", { suffixLength: 4 })).toBeUndefined();
+      });
+
+      it("rejects negative and fractional range numbers", async () => {
+        const invalid: ByteRange[] = [
+          { offset: -1 },
+          { offset: 1.5 },
+          { offset: 0, length: -2 },
+          { suffixLength: -1 },
+          { offset: Number.NaN },
+        ];
+        for (const byteRange of invalid) {
+          await expectRejection(store.get("ranged", byteRange), ValidationError, '"ranged"');
+        }
+      });
+
+      it("matches a reference on random ranges", async () => {
+        const short = randomData(37);
+        await store.set("short", short);
+        const byteRangeArbitrary: fc.Arbitrary<ByteRange> = fc.oneof(
+          fc.record({ offset: fc.nat(45) }),
+          fc.record({ offset: fc.nat(45), length: fc.nat(45) }),
+          fc.record({ suffixLength: fc.nat(45) }),
+        );
+        await fc.assert(
+          fc.asyncProperty(byteRangeArbitrary, async (byteRange) => {
+            expectSameBytes(await store.get("short", byteRange), referenceRange(short, byteRange));
+          }),
+          { numRuns: 60 },
+        );
+      }, SLOW_TEST_MS);
+    });
+
+    describe("ifNoneMatch", () => {
+      it("creates once, then fails with AlreadyExistsError naming the key and keeps the first value", async () => {
+        await store.set("once/key", bytesOf(1), { ifNoneMatch: true });
+        await expectRejection(store.set("once/key", bytesOf(2), { ifNoneMatch: true }), AlreadyExistsError, "once/key");
+        expectSameBytes(await store.get("once/key"), bytesOf(1));
+      });
+
+      it("lets exactly one of 8 concurrent creators win, and stores the winner's bytes", async () => {
+        // Several rounds, because a check-then-write implementation can get lucky once.
+        for (let round = 0; round < 10; round++) {
+          const key = `contested/${round}/key`;
+          const payloads = range(8).map((i) => randomData(1024 + i));
+          const outcomes = await Promise.allSettled(
+            payloads.map((payload) => store.set(key, payload, { ifNoneMatch: true })),
+          );
+          const winners = outcomes.flatMap((outcome, index) => (outcome.status === "fulfilled" ? [index] : []));
+          expect(winners, `winners of round ${round}`).toHaveLength(1);
+          for (const outcome of outcomes) {
+            if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(AlreadyExistsError);
+          }
+          expectSameBytes(await store.get(key), payloads[winners[0]]);
+        }
+      }, SLOW_TEST_MS);
+
+      it("creates again after the key was deleted", async () => {
+        await store.set("recreate", bytesOf(1), { ifNoneMatch: true });
+        await store.delete("recreate");
+        await store.set("recreate", bytesOf(2), { ifNoneMatch: true });
+        expectSameBytes(await store.get("recreate"), bytesOf(2));
+      });
+    });
+
+    describe("delete", () => {
+      it("deletes an existing key and leaves its siblings", async () => {
+        await store.set("d/one", bytesOf(1));
+        await store.set("d/two", bytesOf(2));
+        await store.delete("d/one");
+        expect(await store.get("d/one")).toBeUndefined();
+        expectSameBytes(await store.get("d/two"), bytesOf(2));
+        expect(await collect(store.list("d/"))).toEqual(["d/two"]);
+      });
+
+      it("deleting a missing key is not an error", async () => {
+        await expect(store.delete("never/was")).resolves.toBeUndefined();
+      });
+
+      it("leaves no empty directory behind in listings", async () => {
+        await store.set("deep/er/est/key", bytesOf(1));
+        await store.set("kept", bytesOf(2));
+        await store.delete("deep/er/est/key");
+        expect(normalisedListing(await store.listDir(""))).toEqual({ keys: ["kept"], prefixes: [] });
+        expect(await store.listDir("deep/")).toEqual({ keys: [], prefixes: [] });
+      });
+
+      it("deleteMany removes 1500 keys, tolerates missing ones, and keeps the rest", async () => {
+        const doomed = range(1500).map((i) => `many/${i % 7}/k${i}`);
+        const kept = ["many/kept", "other/kept", "top"];
+        await setAll(store, [...doomed, ...kept].map((key) => [key, bytesOf(key.length % 256)]));
+        await store.deleteMany([...doomed, "many/never/existed"]);
+        expect(sorted(await collect(store.list("")))).toEqual(sorted(kept));
+        await store.deleteMany([]);
+        expect(sorted(await collect(store.list("")))).toEqual(sorted(kept));
+      }, SLOW_TEST_MS);
+
+      it("deleteMany validates every key before deleting any", async () => {
+        await store.set("survivor", bytesOf(1));
+        await expectRejection(store.deleteMany(["survivor", "bad//key"]), ValidationError, "bad//key");
+        expectSameBytes(await store.get("survivor"), bytesOf(1));
+      });
+    });
+
+    describe("list and listDir", () => {
+      beforeEach(async () => {
+        await setAll(store, NESTED_KEYS.map((key) => [key, bytesOf(1)]));
+      });
+
+      it.each<[string, string[]]>([
+        ["", NESTED_KEYS],
+        ["a/", ["a/x", "a/b/y", "a/b/c/z", "a/.zattrs"]],
+        ["a", ["a/x", "a/b/y", "a/b/c/z", "a/.zattrs", "ab/x", "abc"]],
+        ["ab", ["ab/x", "abc"]],
+        ["a/b", ["a/b/y", "a/b/c/z"]],
+        ["a/b/c/z", ["a/b/c/z"]],
+        ["a/.", ["a/.zattrs"]],
+        ["z", ["zarr.json"]],
+        ["nothing/", []],
+        ["a/b/c/z/", []],
+      ])("list(%j) gives exactly the matching keys", async (prefix, expected) => {
+        const listed = await collect(store.list(prefix));
+        expect(listed.length, "no key is listed twice").toBe(new Set(listed).size);
+        expect(sorted(listed)).toEqual(sorted(expected));
+      });
+
+      it.each(["", "a/", "a/b/", "a/b/c/", "ab/", "nothing/"])("listDir(%j) matches a brute-force reference", async (prefix) => {
+        expect(normalisedListing(await store.listDir(prefix))).toEqual(referenceListDir(NESTED_KEYS, prefix));
+      });
+
+      it("listDir separates keys from sub-directories", async () => {
+        expect(normalisedListing(await store.listDir("a/"))).toEqual({
+          keys: ["a/.zattrs", "a/x"],
+          prefixes: ["a/b"],
+        });
+      });
+
+      it("rejects a listDir prefix without a trailing slash", async () => {
+        await expectRejection(store.listDir("a"), ValidationError, '"a"');
+      });
+
+      it("lists more than 1000 keys (one S3 page)", async () => {
+        const keys = range(1200).map((i) => `big/${String(i).padStart(4, "0")}`);
+        await setAll(store, keys.map((key) => [key, new Uint8Array(0)]));
+        const listed = await collect(store.list("big/"));
+        expect(listed).toHaveLength(1200);
+        expect(sorted(listed)).toEqual(keys);
+        expect(normalisedListing(await store.listDir("big/")).keys).toEqual(keys);
+      }, SLOW_TEST_MS);
+    });
+
+    describe("key validation", () => {
+      it.each(INVALID_KEYS)("rejects key %j in get, set, delete and deleteMany", async (key) => {
+        const shown = JSON.stringify(key);
+        await expectRejection(store.get(key), ValidationError, shown);
+        await expectRejection(store.set(key, bytesOf(1)), ValidationError, shown);
+        await expectRejection(store.set(key, bytesOf(1), { ifNoneMatch: true }), ValidationError, shown);
+        await expectRejection(store.delete(key), ValidationError, shown);
+        await expectRejection(store.deleteMany([key]), ValidationError, shown);
+      });
+
+      it.each(["/a", "../", "a/../", "a//", "a\\b", "\0"])("rejects list prefix %j", async (prefix) => {
+        await expectRejection(collect(store.list(prefix)), ValidationError, JSON.stringify(prefix));
+      });
+
+      it("nothing was stored by the rejected calls", async () => {
+        for (const key of INVALID_KEYS) await store.set(key, bytesOf(1)).catch(() => undefined);
+        expect(await collect(store.list(""))).toEqual([]);
+      });
+    });
+
+    describe("cancellation", () => {
+      it("fails with AbortedError when the signal has fired", async () => {
+        await store.set("present", bytesOf(1));
+        const controller = new AbortController();
+        controller.abort();
+        const signal = controller.signal;
+        await expectRejection(store.get("present", undefined, { signal }), AbortedError, "present");
+        await expectRejection(store.set("present", bytesOf(2), { signal }), AbortedError, "present");
+        await expectRejection(store.delete("present", { signal }), AbortedError, "present");
+        expectSameBytes(await store.get("present"), bytesOf(1));
+      });
+    });
+
+    describe("concurrency", () => {
+      it("64 concurrent sets into the same new directory all land", async () => {
+        const entries = range(64).map((i): [string, Uint8Array] => [`fresh/dir/sub/k${i}`, randomData(100 + i)]);
+        await Promise.all(entries.map(([key, value]) => store.set(key, value)));
+        expect(sorted(await collect(store.list("fresh/")))).toEqual(sorted(entries.map(([key]) => key)));
+        for (const [key, value] of entries) expectSameBytes(await store.get(key), value);
+      }, SLOW_TEST_MS);
+
+      it("sets and deletes racing in the same directories never fail", async () => {
+        // Churning keys sit in directories of their own that share parents, so each delete prunes
+        // directories that other writers are about to write into.
+        const churnKeys = range(8).map((i) => `race/a/b${i % 2}/c${i}/churn`);
+        const stayEntries = range(8).map((i): [string, Uint8Array] => [
+          i % 2 === 0 ? `race/a/b${i % 4}/stay${i}` : `race/a/stay${i}`,
+          randomData(50 + i),
+        ]);
+        const churn = async (key: string) => {
+          for (let cycle = 0; cycle < 10; cycle++) {
+            await store.set(key, randomData(64), { ifNoneMatch: cycle % 2 === 0 });
+            await store.delete(key);
+          }
+        };
+        const stay = async ([key, value]: [string, Uint8Array], index: number) => {
+          for (let cycle = 0; cycle < 4; cycle++) {
+            await store.set(key, randomData(10));
+            await store.delete(key);
+          }
+          await store.set(key, value, { ifNoneMatch: index % 2 === 1 });
+        };
+        await Promise.all([...churnKeys.map(churn), ...stayEntries.map(stay)]);
+        expect(sorted(await collect(store.list("race/")))).toEqual(sorted(stayEntries.map(([key]) => key)));
+        for (const [key, value] of stayEntries) expectSameBytes(await store.get(key), value);
+      }, SLOW_TEST_MS);
+    });
+
+    describe("against a Map model", () => {
+      // Leaf names never double as directory names, so every backend (files included) can hold all of them.
+      const modelKeys = ["k0", "x/k1", "x/k2", "x/y/k3", "z/k4", "x/y/z/k5"];
+      const listPrefixes = ["", "x", "x/", "x/y/", "x/k", "z/", "k", "q/"];
+      const dirPrefixes = ["", "x/", "x/y/", "x/y/z/", "z/", "q/"];
+      const keyArbitrary = fc.constantFrom(...modelKeys);
+      const valueArbitrary = fc.uint8Array({ maxLength: 24 });
+      type Operation =
+        | { kind: "set" | "create"; key: string; value: Uint8Array }
+        | { kind: "delete" | "get"; key: string }
+        | { kind: "deleteMany"; keys: string[] }
+        | { kind: "list" | "listDir"; prefix: string };
+      const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
+        fc.record({ kind: fc.constant("set" as const), key: keyArbitrary, value: valueArbitrary }),
+        fc.record({ kind: fc.constant("create" as const), key: keyArbitrary, value: valueArbitrary }),
+        fc.record({ kind: fc.constant("delete" as const), key: keyArbitrary }),
+        fc.record({ kind: fc.constant("get" as const), key: keyArbitrary }),
+        fc.record({ kind: fc.constant("deleteMany" as const), keys: fc.subarray(modelKeys) }),
+        fc.record({ kind: fc.constant("list" as const), prefix: fc.constantFrom(...listPrefixes) }),
+        fc.record({ kind: fc.constant("listDir" as const), prefix: fc.constantFrom(...dirPrefixes) }),
+      );
+
+      async function applyAndCompare(model: Map<string, Uint8Array>, operation: Operation): Promise<void> {
+        switch (operation.kind) {
+          case "set":
+            await store.set(operation.key, operation.value);
+            model.set(operation.key, operation.value);
+            break;
+          case "create":
+            if (model.has(operation.key)) {
+              await expectRejection(store.set(operation.key, operation.value, { ifNoneMatch: true }), AlreadyExistsError);
+            } else {
+              await store.set(operation.key, operation.value, { ifNoneMatch: true });
+              model.set(operation.key, operation.value);
+            }
+            break;
+          case "delete":
+            await store.delete(operation.key);
+            model.delete(operation.key);
+            break;
+          case "deleteMany":
+            await store.deleteMany(operation.keys);
+            for (const key of operation.keys) model.delete(key);
+            break;
+          case "get": {
+            const expected = model.get(operation.key);
+            const actual = await store.get(operation.key);
+            if (expected === undefined) expect(actual).toBeUndefined();
+            else expectSameBytes(actual, expected);
+            break;
+          }
+          case "list":
+            expect(sorted(await collect(store.list(operation.prefix)))).toEqual(
+              sorted([...model.keys()].filter((key) => key.startsWith(operation.prefix))),
+            );
+            break;
+          case "listDir":
+            expect(normalisedListing(await store.listDir(operation.prefix))).toEqual(
+              referenceListDir(model.keys(), operation.prefix),
+            );
+            break;
+        }
+      }
+
+      it("random sequences of operations agree with the model", async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(operationArbitrary, { maxLength: 25 }), async (operations) => {
+            await store.deleteMany(await collect(store.list("")));
+            const model = new Map<string, Uint8Array>();
+            for (const operation of operations) await applyAndCompare(model, operation);
+          }),
+          { numRuns: 30 },
+        );
+      }, SLOW_TEST_MS);
+    });
+  });
+}
+
+function uniquePoolName(): string {
+  // Lowercase letters, digits and "-" only, so the same names are valid S3 bucket names.
+  return `dosna-conformance-${randomBytes(5).toString("hex")}`;
+}
+
+export function runBackendConformance(name: string, makeBackend: BackendFactory): void {
+  describe(`Backend conformance: ${name}`, () => {
+    let backend: Backend;
+    let cleanup: () => Promise<void>;
+    let created: string[];
+
+    async function createPool(): Promise<string> {
+      const poolName = uniquePoolName();
+      await backend.createPool(poolName);
+      created.push(poolName);
+      return poolName;
+    }
+
+    async function emptyAndDelete(poolName: string): Promise<void> {
+      const store = backend.openPool(poolName);
+      await store.deleteMany(await collect(store.list("")));
+      await backend.deletePool(poolName);
+    }
+
+    beforeEach(async () => {
+      ({ backend, cleanup } = await makeBackend());
+      created = [];
+    });
+    afterEach(async () => {
+      for (const poolName of created) {
+        if (await backend.hasPool(poolName)) await emptyAndDelete(poolName);
+      }
+      await cleanup();
+    });
+
+    it("has a description", () => {
+      expect(typeof backend.description).toBe("string");
+      expect(backend.description.length).toBeGreaterThan(0);
+    });
+
+    it("creates a pool that then exists and is listed", async () => {
+      const poolName = uniquePoolName();
+      expect(await backend.hasPool(poolName)).toBe(false);
+      expect(await backend.listPools()).not.toContain(poolName);
+      await backend.createPool(poolName);
+      created.push(poolName);
+      expect(await backend.hasPool(poolName)).toBe(true);
+      expect(await backend.listPools()).toContain(poolName);
+    });
+
+    it("refuses to create a pool twice, naming it", async () => {
+      const poolName = await createPool();
+      await expectRejection(backend.createPool(poolName), AlreadyExistsError, poolName);
+    });
+
+    it("deletes an emptied pool", async () => {
+      const poolName = await createPool();
+      await backend.openPool(poolName).set("k", bytesOf(1));
+      await emptyAndDelete(poolName);
+      expect(await backend.hasPool(poolName)).toBe(false);
+      expect(await backend.listPools()).not.toContain(poolName);
+    });
+
+    it("fails with NotFoundError naming a missing pool on delete", async () => {
+      const poolName = uniquePoolName();
+      await expectRejection(backend.deletePool(poolName), NotFoundError, poolName);
+    });
+
+    it("opens stores that round-trip data and are isolated from each other", async () => {
+      const first = await createPool();
+      const second = await createPool();
+      const firstStore = backend.openPool(first);
+      const secondStore = backend.openPool(second);
+      await firstStore.set("shared/key", bytesOf(1));
+      await secondStore.set("shared/key", bytesOf(2));
+      await firstStore.set("only/first", bytesOf(3));
+      expectSameBytes(await firstStore.get("shared/key"), bytesOf(1));
+      expectSameBytes(await secondStore.get("shared/key"), bytesOf(2));
+      expect(await secondStore.get("only/first")).toBeUndefined();
+      expect(sorted(await collect(secondStore.list("")))).toEqual(["shared/key"]);
+      expectSameBytes(await backend.openPool(first).get("only/first"), bytesOf(3));
+    });
+
+    it.each(["", "a/b", ".hidden", "a\\b"])("rejects pool name %j", async (poolName) => {
+      const shown = JSON.stringify(poolName);
+      await expectRejection(backend.createPool(poolName), ValidationError, shown);
+      await expectRejection(backend.hasPool(poolName), ValidationError, shown);
+      await expectRejection(backend.deletePool(poolName), ValidationError, shown);
+      expect(() => backend.openPool(poolName)).toThrow(ValidationError);
+    });
+  });
+}
