@@ -13,6 +13,7 @@
 # Kill only the gateway:  kill -9 "$(cat STATE_DIR/run/client.rgw.pid)"
 # then bring it back:     scripts/rgw-start.sh --gateway-only [STATE_DIR]
 
+# shellcheck disable=SC2034  # used by the scripts that source this file
 RGW_STATE_DIR_DEFAULT="${DOSNA_RGW_DIR:-/tmp/dosna-rgw}"
 RGW_PORT="${DOSNA_RGW_PORT:-7480}"
 RGW_TIMEOUT_S="${DOSNA_RGW_TIMEOUT:-60}"
@@ -53,11 +54,18 @@ rgw_log_file() { echo "$LOG_DIR/$1.log"; }
 rgw_pid_is_ours() {
   local pid="$1" binary="$2" stat state cmdline
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
   state="${stat##*) }"; state="${state%% *}"
   [[ "$state" != Z && "$state" != X && "$state" != x ]] || return 1
-  cmdline="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || return 1
+  cmdline="$(rgw_cmdline "$pid")" || return 1
   [[ "$cmdline" == *"$binary"* && "$cmdline" == *" $CONF "* ]]
+}
+
+# A process's arguments joined by spaces, with a trailing space (read without forking).
+rgw_cmdline() {
+  local -a args
+  mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" || return 1
+  printf '%s ' "${args[@]}"
 }
 
 # Prints the pid of daemon NAME if it is running from this state dir.
@@ -115,8 +123,9 @@ rgw_our_pids() {
   for entry in "${RGW_DAEMONS[@]}"; do
     rgw_running_pid "${entry%%:*}" "${entry#*:}" || true
   done
-  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    cmdline="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || continue
+  for pid in /proc/[0-9]*; do
+    pid="${pid#/proc/}"
+    cmdline="$(rgw_cmdline "$pid")" || continue
     [[ "$cmdline" == *" -c $CONF "* ]] || continue
     for entry in "${RGW_DAEMONS[@]}"; do
       if [[ "$cmdline" == *"${entry#*:}"* ]] && rgw_pid_is_ours "$pid" "${entry#*:}"; then
@@ -163,7 +172,7 @@ rgw_stop_daemons() {
   done
 }
 
-# Empties the state dir (rgw-start keeps the dir itself: it holds the lock on it), or with
+# Empties the state dir ("contents": rgw-start keeps the dir, it holds the lock on it), or with
 # "remove" deletes it; only a dir this tooling created (marker) or an empty one.
 rgw_wipe_state_dir() {
   [[ -d "$STATE_DIR" ]] || return 0

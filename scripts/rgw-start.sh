@@ -15,6 +15,7 @@
 #   DOSNA_TEST_S3_ENDPOINT, DOSNA_TEST_S3_ACCESS_KEY, DOSNA_TEST_S3_SECRET_KEY, DOSNA_TEST_S3_REGION
 # Installs the Debian packages ceph-mon ceph-osd radosgw ceph-common (and curl) when missing.
 set -euo pipefail
+# shellcheck source=scripts/rgw-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/rgw-env.sh"
 
 MON_PORT="${DOSNA_RGW_MON_PORT:-3300}"
@@ -32,7 +33,12 @@ for arg in "$@"; do
        state_arg="$arg" ;;
   esac
 done
-[[ "$RGW_PORT" =~ ^[0-9]+$ ]] || rgw_die "DOSNA_RGW_PORT must be a port number, got '$RGW_PORT'"
+for port_var in RGW_PORT MON_PORT MON_V1_PORT; do
+  [[ "${!port_var}" =~ ^[0-9]+$ ]] && (( ${!port_var} >= 1 && ${!port_var} <= 65535 )) ||
+    rgw_die "ports must be numbers in 1..65535, got $port_var='${!port_var}' (see DOSNA_RGW_*PORT)"
+done
+[[ "$OSD_SIZE_GIB" =~ ^[0-9]+$ ]] && (( OSD_SIZE_GIB >= 1 )) ||
+  rgw_die "DOSNA_RGW_OSD_SIZE_GIB must be a whole number of GiB >= 1, got '$OSD_SIZE_GIB'"
 
 ensure_packages() {
   local missing=false tool
@@ -80,22 +86,22 @@ fail() {
   rgw_die "$message (logs kept in $LOG_DIR; the next rgw-start.sh wipes them)"
 }
 
-# wait_for DESCRIPTION LOG_NAME COMMAND...: polls COMMAND until it succeeds or the timeout.
+# wait_for DESCRIPTION LOG_NAME COMMAND...: polls the quiet predicate COMMAND until it succeeds.
 wait_for() {
   local what="$1" name="$2"; shift 2
   local deadline=$(( $(date +%s) + RGW_TIMEOUT_S ))
-  until "$@" >/dev/null 2>&1; do
+  until "$@"; do
     (( $(date +%s) < deadline )) || fail "timed out after ${RGW_TIMEOUT_S}s waiting for $what" "$name"
     sleep 0.1
   done
 }
 
 ceph_cli() { timeout 30 ceph --connect-timeout 20 "$@"; }
-mon_in_quorum() { ceph_cli quorum_status -f json | grep -q '"quorum_names":\["a"\]'; }
-osd0_up() { ceph_cli osd dump -f json | grep -Eq '"osd":0,"uuid":"[^"]*","up":1,'; }
+mon_in_quorum() { ceph_cli quorum_status -f json 2>/dev/null | grep -q '"quorum_names":\["a"\]'; }
+osd0_up() { ceph_cli osd dump -f json 2>/dev/null | grep -Eq '"osd":0,"uuid":"[^"]*","up":1,'; }
 daemon_alive() { rgw_running_pid "$1" "$2" >/dev/null; }
 gateway_answers() {
-  daemon_alive client.rgw radosgw || fail "radosgw exited during start-up" client.rgw
+  rgw_pid_is_ours "$GATEWAY_PID" radosgw || fail "radosgw exited during start-up" client.rgw
   rgw_http_answers "$1"
 }
 
@@ -149,14 +155,17 @@ osd memory target = 1073741824
 
 [client.rgw]
 rgw data = $STATE_DIR/rgw/\$name
-pid file = $RUN_DIR/\$name.pid
 admin socket = $RUN_DIR/\$name.asok
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 EOF
 }
 
+# radosgw runs in the foreground (-f) as our own background child, so its pid is known at
+# once (its own daemonize writes the pid file only later) and an early death is seen at once.
 start_gateway() {
-  start_daemon client.rgw radosgw -c "$CONF" -n client.rgw
+  setsid radosgw -f -c "$CONF" -n client.rgw 9<&- </dev/null >>"$LOG_DIR/client.rgw.stdout" 2>&1 &
+  GATEWAY_PID=$!
+  echo "$GATEWAY_PID" >"$(rgw_pid_file client.rgw)"
 }
 
 conf_port() {
@@ -198,7 +207,7 @@ full_start() {
     return
   fi
   rgw_stop_daemons
-  rgw_wipe_state_dir
+  rgw_wipe_state_dir contents
   mkdir -p "$STATE_DIR" "$RUN_DIR" "$LOG_DIR" "$STATE_DIR/mon" "$STATE_DIR/osd/osd.0" "$STATE_DIR/rgw"
   touch "$STATE_DIR/$RGW_MARKER"
   local port

@@ -5,6 +5,7 @@
 # for each to exit, then deletes STATE_DIR. Safe to run when nothing is running.
 #   scripts/rgw-stop.sh [STATE_DIR]
 set -euo pipefail
+# shellcheck source=scripts/rgw-env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/rgw-env.sh"
 
 (( $# <= 1 )) || rgw_die "usage: scripts/rgw-stop.sh [STATE_DIR]"
