@@ -7,15 +7,20 @@ import { z } from "zod";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
 import { FileSystemBackend } from "../store/filesystem.js";
 import { MemoryBackend } from "../store/memory.js";
+import { S3Backend, s3ConnectionSchema } from "../store/s3/index.js";
+import { configFromEnvironment, readConfigFile } from "./config-sources.js";
 import type { Backend } from "../store/store.js";
 import { Pool } from "./pool.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
 const DEFAULT_NJOBS = 8;
 
+const common = { njobs: njobsSchema.default(DEFAULT_NJOBS), defaultPool: z.string().min(1).optional() };
+
 export const clusterConfigSchema = z.discriminatedUnion("backend", [
-  z.object({ backend: z.literal("memory"), njobs: njobsSchema.default(DEFAULT_NJOBS) }).strict(),
-  z.object({ backend: z.literal("fs"), root: z.string().min(1), njobs: njobsSchema.default(DEFAULT_NJOBS) }).strict(),
+  z.object({ backend: z.literal("memory"), ...common }).strict(),
+  z.object({ backend: z.literal("fs"), root: z.string().min(1), ...common }).strict(),
+  s3ConnectionSchema.extend({ backend: z.literal("s3"), ...common }).strict(),
 ]);
 
 export type ClusterConfig = z.input<typeof clusterConfigSchema>;
@@ -30,6 +35,21 @@ export class Cluster {
   constructor(config: ClusterConfig = { backend: "fs", root: "./dosna-data" }) {
     this.config = parseWith(clusterConfigSchema, config, "cluster configuration");
     this.njobs = this.config.njobs;
+  }
+
+  /** A cluster configured by DOSNA_* environment variables (and the DOSNA_CONFIG file they may name). */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): Cluster {
+    return new Cluster({ ...configFromEnvironment(env), ...overrides } as ClusterConfig);
+  }
+
+  /** A cluster configured by an INI-style file (see ceph.sample.conf). */
+  static fromConfigFile(path: string, overrides: Record<string, unknown> = {}): Cluster {
+    return new Cluster({ ...readConfigFile(path), ...overrides } as ClusterConfig);
+  }
+
+  /** The pool named by the configuration's `pool` setting, if any. */
+  get defaultPool(): string | undefined {
+    return this.config.defaultPool;
   }
 
   get backendName(): ResolvedConfig["backend"] {
@@ -112,7 +132,14 @@ export class Cluster {
   }
 
   private describeEndpoint(): string {
-    return this.config.backend === "fs" ? `fs:${resolve(this.config.root)}` : "memory";
+    switch (this.config.backend) {
+      case "fs":
+        return `fs:${resolve(this.config.root)}`;
+      case "s3":
+        return `s3:${this.config.endpoint}`;
+      default:
+        return "memory";
+    }
   }
 
   private track(pool: Pool, njobs: number | undefined): Pool {
@@ -132,6 +159,8 @@ export class Cluster {
         return new MemoryBackend();
       case "fs":
         return new FileSystemBackend(resolve(this.config.root));
+      case "s3":
+        return new S3Backend(this.config);
     }
   }
 }

@@ -50,7 +50,7 @@ export interface ResolvedCreate {
 /** Validate options and work out the array's metadata; throws before anything is stored. */
 export function resolveCreateOptions(options: unknown, what: string): ResolvedCreate {
   const o = parseWith(createDatasetSchema, options, `options for ${what}`);
-  let dtype: DataType | undefined = o.dtype === undefined ? undefined : parseDataType(o.dtype);
+  let dtype: DataType | undefined = o.dtype === undefined ? undefined : parseDataType(o.dtype, `dtype of ${what}`);
   let data: ResolvedCreate["data"];
   if (o.data !== undefined) {
     const raw = o.data;

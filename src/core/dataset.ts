@@ -4,7 +4,7 @@
  * (format/), at most `njobs` chunks at a time.
  */
 import ndarray, { type NdArray } from "ndarray";
-import { NotFoundError, ShapeError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, NotFoundError, ShapeError, ValidationError } from "../errors.js";
 import {
   allocateTypedArray,
   arrayMetadataJson,
@@ -14,7 +14,9 @@ import {
   coerceScalar,
   createChunkCodec,
   encodeMetadata,
+  groupMetadataJson,
   metadataKey,
+  parseNodeMetadata,
   validateShape,
   type ArrayInfo,
   type ChunkCodec,
@@ -227,6 +229,7 @@ export class Dataset {
     assertWritable(this.context, this.describe);
     const parentPath = this.path.includes("/") ? this.path.slice(0, this.path.lastIndexOf("/")) : "";
     const target = name.startsWith("/") ? name.slice(1) : parentPath === "" ? name : `${parentPath}/${name}`;
+    await ensureAncestorGroups(this.context, target);
     const clone = await createDatasetNode(this.context, target, { ...this.info }, this.inheritedNjobs);
     if (options.copyData) {
       const indices = await this.storedChunkIndices(options.signal);
@@ -340,7 +343,8 @@ export class Dataset {
   }
 
   private isAllFill(chunk: TypedArray): boolean {
-    const fill = coerceScalar(this.dtype, this.info.fillValue);
+    // Compare with the fill value as the chunk's element type holds it (a float32 fill of 0.1 is stored rounded).
+    const fill = (this.fillChunk() as unknown as ArrayLike<number | bigint>)[0];
     const values = chunk as unknown as ArrayLike<number | bigint>;
     if (typeof fill === "number" && Number.isNaN(fill)) {
       for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
@@ -416,6 +420,23 @@ export async function createDatasetNode(context: PoolContext, path: string, info
   assertWritable(context, describeNode("dataset", path, context));
   await context.store.set(metadataKey(path), encodeMetadata(arrayMetadataJson(info)), { ifNoneMatch: true });
   return new Dataset(context, path, info, njobs);
+}
+
+/** Create the missing groups above `path` (a clone or map may land in a new subtree). */
+async function ensureAncestorGroups(context: PoolContext, path: string): Promise<void> {
+  const parts = path.split("/");
+  for (let depth = 1; depth < parts.length; depth++) {
+    const ancestor = parts.slice(0, depth).join("/");
+    const key = metadataKey(ancestor);
+    const bytes = await context.store.get(key);
+    if (bytes === undefined) {
+      await context.store.set(key, encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      });
+    } else if (parseNodeMetadata(bytes, `${context.store.description}/${key}`).kind === "array") {
+      throw new AlreadyExistsError(`cannot create "/${path}" in pool "${context.poolName}": "/${ancestor}" is a dataset`);
+    }
+  }
 }
 
 function* gridIndices(grid: readonly number[]): Generator<number[]> {

@@ -2,7 +2,7 @@
  * Group: a node of a pool's Zarr v3 hierarchy that holds datasets and other groups. A Pool is the
  * root group. Paths may be nested ("a/b/c"); creating a node creates missing parent groups.
  */
-import { AlreadyExistsError, CorruptMetadataError, NotFoundError } from "../errors.js";
+import { AlreadyExistsError, CorruptMetadataError, NotFoundError, ValidationError } from "../errors.js";
 import {
   encodeMetadata,
   groupMetadataJson,
@@ -52,6 +52,7 @@ export class Group {
     return this.ownNjobs ?? this.inheritedNjobs();
   }
   set njobs(value: number) {
+    if (!Number.isInteger(value) || value < 1) throw new ValidationError(`njobs of ${this.describe} must be a positive integer, got ${value}`);
     this.ownNjobs = value;
   }
 

@@ -84,18 +84,18 @@ export function flattenNested(value: NestedArray, what: string): { shape: number
 }
 
 /** `data` in `dtype`: a view of the same memory when the type already matches, a converted copy otherwise. */
-function convertTypedArray(data: TypedArrayLike, dtype: DataType): TypedArray {
-  return dataTypeOfTypedArray(data) === dtype ? (data as TypedArray) : convertArray(data as ArrayLike<number | bigint>, dtype);
+function convertTypedArray(data: TypedArrayLike, dtype: DataType, what: string): TypedArray {
+  return dataTypeOfTypedArray(data) === dtype ? (data as TypedArray) : convertArray(data as ArrayLike<number | bigint>, dtype, what);
 }
 
 /** A C-order copy of any ndarray view, converted to `dtype`. */
-function materialise(array: NdArrayLike, dtype: DataType): TypedArray {
+function materialise(array: NdArrayLike, dtype: DataType, what: string): TypedArray {
   const size = product(array.shape);
   const out = allocateTypedArray(dtype, size);
   const sameType = dataTypeOfTypedArray(array.data) === dtype;
   const scratch = sameType ? out : allocateTypedArray(dataTypeOfTypedArray(array.data), size);
   copyNd(array, { data: scratch, shape: array.shape, stride: cOrder(array.shape), offset: 0 });
-  return sameType ? out : convertTypedArray(scratch, dtype);
+  return sameType ? out : convertTypedArray(scratch, dtype, what);
 }
 
 function cOrder(shape: readonly number[]): number[] {
@@ -130,18 +130,18 @@ function copyNd(source: NdArrayLike, target: NdArrayLike): void {
 export function toNdArray(value: ArrayInput | NestedArray, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
   if (isNdArray(value)) {
     if (dataTypeOfTypedArray(value.data) === dtype) return ndarray(value.data as never, value.shape.slice(), value.stride.slice(), value.offset) as NdArray<TypedArray>;
-    return ndarray(materialise(value, dtype) as never, value.shape.slice()) as NdArray<TypedArray>;
+    return ndarray(materialise(value, dtype, what) as never, value.shape.slice()) as NdArray<TypedArray>;
   }
   if (isTypedArray(value)) {
     const s = shape ? [...shape] : [value.length];
     if (product(s) !== value.length) {
       throw new ShapeError(`${what}: a typed array of length ${value.length} cannot have shape [${s}]`);
     }
-    return ndarray(convertTypedArray(value, dtype) as never, s) as NdArray<TypedArray>;
+    return ndarray(convertTypedArray(value, dtype, what) as never, s) as NdArray<TypedArray>;
   }
   if (Array.isArray(value)) {
     const { shape: nestedShape, flat } = flattenNested(value, what);
-    return ndarray(convertArray(flat, dtype) as never, nestedShape) as NdArray<TypedArray>;
+    return ndarray(convertArray(flat, dtype, what) as never, nestedShape) as NdArray<TypedArray>;
   }
   throw new ValidationError(`${what}: expected an ndarray, a typed array or a nested array, got ${typeof value}`);
 }

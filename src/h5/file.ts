@@ -3,9 +3,10 @@
  * for h5wasm runs unchanged when every call is awaited. Only renaming and argument reshaping
  * belongs here; anything with logic lives in core/.
  */
+import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
-import type { Scalar, TypedArray } from "../format/index.js";
+import { convertArray, type DataType, type Scalar, type TypedArray } from "../format/index.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import { Pool } from "../core/pool.js";
@@ -23,7 +24,12 @@ export const ready: Promise<void> = Promise.resolve();
 export interface H5Attribute {
   name: string;
   value: unknown;
+  /** Attributes are stored as JSON, so this equals `value` (h5wasm's plain-JSON spelling). */
+  json_value: unknown;
 }
+
+/** What h5wasm returns for data: a flat C-order typed array, or one element for a 0-d dataset. */
+export type H5Data = TypedArray | number | bigint;
 
 export interface CreateDatasetArgs {
   name: string;
@@ -42,7 +48,8 @@ abstract class H5Node<T extends Group | Dataset> {
 
   get attrs(): Promise<Record<string, H5Attribute>> {
     return this.node().then((node) =>
-      Object.fromEntries(node.attrs.keys().map((name) => [name, { name, value: node.attrs.get(name) }])),
+      // sorted by name, as HDF5 lists them
+      Object.fromEntries(node.attrs.keys().sort().map((name) => [name, { name, value: node.attrs.get(name), json_value: node.attrs.get(name) }])),
     );
   }
 
@@ -93,21 +100,24 @@ export class H5Group extends H5Node<Group> {
 
   async create_group(name: string): Promise<H5Group> {
     const group = await this.group;
-    return new H5Group(group.createGroup(name));
+    // awaited here so that a failure (exists, read-only) rejects this call, as h5wasm's throws
+    return new H5Group(Promise.resolve(await group.createGroup(name)));
   }
 
   async require_group(name: string): Promise<H5Group> {
-    return new H5Group((await this.group).requireGroup(name));
+    return new H5Group(Promise.resolve(await (await this.group).requireGroup(name)));
   }
 
   async create_dataset(args: CreateDatasetArgs): Promise<H5Dataset> {
     const group = await this.group;
-    const data = typeof args.data === "number" ? [args.data] : args.data;
-    const dtype = args.dtype ? parseH5Dtype(args.dtype) : Array.isArray(data) ? guessPlainArrayDtype(data) : undefined;
+    const plain = typeof args.data === "number" || isFlatList(args.data) ? [args.data].flat() : undefined;
+    const dtype = args.dtype ? parseH5Dtype(args.dtype) : plain ? guessPlainArrayDtype(plain) : undefined;
+    // h5wasm reads a plain number as a 0-d dataset and a flat list as the C-order values of `shape`
+    const data = plain ? convertArray(plain, dtype as DataType, `data of dataset "${args.name}"`) : (args.data as TypedArray | undefined);
     const level = compressionLevel(args);
     const dataset = await group.createDataset(args.name, {
       data,
-      shape: args.shape ?? undefined,
+      shape: args.shape ?? (typeof args.data === "number" ? [] : undefined),
       dtype,
       chunks: args.chunks ?? undefined,
       fillValue: args.fillvalue,
@@ -155,22 +165,28 @@ export class H5Dataset extends H5Node<Dataset> {
   get dtype(): string {
     return h5DtypeOf(this.dataset.dtype);
   }
-  /** The whole array, flat in C order (as h5wasm). */
-  get value(): Promise<TypedArray> {
-    return this.dataset.read().then((a) => a.data);
+  /** The whole array, flat in C order (as h5wasm); the element itself for a 0-d dataset. */
+  get value(): Promise<H5Data> {
+    return this.dataset.read().then((a) => this.h5Data(a.data));
   }
 
   /** One range per axis: [] for all, [start], [start, stop] or [start, stop, step]; flat C-order result. */
-  async slice(ranges: H5Slice[]): Promise<TypedArray> {
-    return (await this.dataset.get(toSelection(ranges, this.dataset.shape))).data;
+  async slice(ranges: H5Slice[]): Promise<H5Data> {
+    return this.h5Data((await this.dataset.get(toSelection(ranges, this.dataset.shape))).data);
   }
 
+  /** `data` holds the selection's values in C order (a flat list is fine, as in h5wasm), or one scalar. */
   async write_slice(ranges: H5Slice[], data: TypedArray | number[] | Scalar): Promise<void> {
-    await this.dataset.set(toSelection(ranges, this.dataset.shape), data);
+    const values = isFlatList(data) ? convertArray(data, this.dataset.dtype, `data written to ${this.dataset.describe}`) : data;
+    await this.dataset.set(toSelection(ranges, this.dataset.shape), values);
   }
 
   async resize(shape: number[]): Promise<void> {
     await this.dataset.resize(shape);
+  }
+
+  private h5Data(data: TypedArray): H5Data {
+    return this.dataset.ndim === 0 ? (data as unknown as ArrayLike<number | bigint>)[0] : data;
   }
 }
 
@@ -202,6 +218,9 @@ export class File extends H5Group {
 
 async function openPool(store: Store, name: string, mode: FileMode, njobs: number): Promise<Pool> {
   const options = { name, readOnly: mode === "r", njobs: () => njobs };
+  if ((await stat(name).catch(() => undefined))?.isFile()) {
+    throw new ValidationError(`"${name}" is a file, not a dosna/Zarr directory (dosna keeps a File as a directory of chunk objects)`);
+  }
   const exists = (await store.get("zarr.json")) !== undefined;
   switch (mode) {
     case "r":
@@ -235,12 +254,17 @@ async function isEmpty(store: Store): Promise<boolean> {
   return true;
 }
 
-function guessPlainArrayDtype(data: number[]): string {
+function isFlatList(data: unknown): data is number[] {
+  return Array.isArray(data) && data.every((v) => typeof v === "number");
+}
+
+function guessPlainArrayDtype(data: number[]): DataType {
   return data.every(Number.isInteger) ? "int32" : "float64";
 }
 
 function compressionLevel(args: CreateDatasetArgs): number | undefined {
-  if (args.compression === undefined || args.compression === null) return undefined;
+  // h5wasm treats a falsy compression (undefined, null, 0) as none
+  if (!args.compression) return undefined;
   if (args.compression !== "gzip" && args.compression !== 1 && !(typeof args.compression === "number" && args.compression_opts === undefined)) {
     throw new ValidationError(`compression ${JSON.stringify(args.compression)} of dataset "${args.name}" is not supported: expected "gzip" or a gzip level`);
   }

@@ -13,6 +13,8 @@ export function parseSelection(text: string): SelectionItem[] {
 
 class SelectionParser {
   private pos = 0;
+  /** Whether the last parseBound consumed a literal `None` (numpy.newaxis when it stands alone). */
+  private lastBoundWasNone = false;
 
   constructor(private readonly text: string) {}
 
@@ -54,11 +56,8 @@ class SelectionParser {
       this.skipSpace();
       step = this.parseBound();
     }
-    const s: Slice = { kind: "slice", start, stop, step };
-    return s;
+    return { kind: "slice", start, stop, step } satisfies Slice;
   }
-
-  private lastBoundWasNone = false;
 
   /** An optional integer or `None`; returns null when neither is there. */
   private parseBound(): number | null {

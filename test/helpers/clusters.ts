@@ -44,6 +44,30 @@ export const backendKinds: BackendKind[] = [
   },
 ];
 
+/** Connection settings of the S3 endpoint under test, when one is configured. */
+export function s3TestConfig(): { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string } | undefined {
+  const endpoint = process.env.DOSNA_TEST_S3_ENDPOINT;
+  if (!endpoint) return undefined;
+  return {
+    endpoint,
+    accessKeyId: process.env.DOSNA_TEST_S3_ACCESS_KEY ?? "",
+    secretAccessKey: process.env.DOSNA_TEST_S3_SECRET_KEY ?? "",
+    region: process.env.DOSNA_TEST_S3_REGION ?? "us-east-1",
+  };
+}
+
+const s3 = s3TestConfig();
+if (s3) {
+  backendKinds.push({
+    name: "s3",
+    make: async () => {
+      const cluster = new Cluster({ backend: "s3", ...s3, njobs: 16 });
+      await cluster.connect();
+      return { cluster, cleanup: () => cluster.disconnect() };
+    },
+  });
+}
+
 /** A pool name unique within this test process. */
 export function uniquePoolName(prefix = "pool"): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;

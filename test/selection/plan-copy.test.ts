@@ -166,7 +166,8 @@ describe("copyChunkToSelection", () => {
       // chunk [2, 64] spans whole rows, so each chunk is one contiguous run of 128 elements
       const r = readChunked(data, [6, 64], [2, 64], "");
       expect(r.data).toEqual(data);
-      expect(Array.from(readChunked(data, [6, 64], [4, 40], "1, 3:60").data)).toEqual(Array.from(data.subarray(67, 124)));
+      const row = readChunked(data, [6, 64], [4, 40], "1, 3:60").data;
+      expect(Array.from(row as ArrayLike<unknown>)).toEqual(Array.from(data.subarray(67, 124) as ArrayLike<unknown>));
     });
   }
 

@@ -1,0 +1,30 @@
+/**
+ * S3 connection settings, validated once at the boundary (Cluster config, env, config file).
+ */
+import { z } from "zod";
+
+export const s3ConnectionSchema = z.object({
+  endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:7480" }),
+  region: z.string().min(1).default("us-east-1"),
+  accessKeyId: z.string().min(1, "access key id is required"),
+  secretAccessKey: z.string().min(1, "secret access key is required"),
+  forcePathStyle: z.boolean().default(true),
+  /** Per-request timeout; 0 disables it. */
+  timeoutMs: z.number().int().min(0).default(30_000),
+  /** Retries of transient failures (5xx, SlowDown, connection reset, timeout). */
+  maxRetries: z.number().int().min(0).max(20).default(5),
+  transport: z.enum(["aws", "minio"]).default("aws"),
+});
+
+export type S3ConnectionInput = z.input<typeof s3ConnectionSchema>;
+export type S3ConnectionConfig = z.output<typeof s3ConnectionSchema>;
+
+/** Bucket naming rules of S3 (and RGW): 3–63 of [a-z0-9.-], starting and ending alphanumeric, not an IP address. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
+  if (!/^[a-z0-9.-]+$/.test(name)) return "may contain only lowercase letters, digits, dots and hyphens";
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return "must start and end with a letter or digit";
+  if (name.includes("..")) return "must not contain two adjacent dots";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not be formatted as an IP address";
+  return undefined;
+}
