@@ -11,6 +11,8 @@ rgw_state="${DOSNA_RGW_DIR:-/tmp/dosna-rgw-test}"
 if [ -z "${DOSNA_TEST_S3_ENDPOINT:-}" ] && [ -x scripts/rgw-start.sh ]; then
   trap 'bash scripts/rgw-stop.sh "$rgw_state" >&2 || true' EXIT
   eval "$(bash scripts/rgw-start.sh "$rgw_state")"
+  # The fault tests kill and restart this gateway's radosgw.
+  export DOSNA_TEST_RGW_DIR="$rgw_state"
 fi
 
 status=0
