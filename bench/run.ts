@@ -1,0 +1,187 @@
+/**
+ * dosna's benchmark suite: dosna side by side with the physical limit (raw GET/PUT of the same
+ * chunk objects through the same store at the same concurrency) and with the peers (zarrita.js,
+ * h5wasm), on the fs store and on an S3 endpoint (the local Ceph RGW), in one run. Each case runs
+ * in its own process (peak RSS per case); paired cases alternate and report medians.
+ *
+ *   npm run bench                 # ~256 MiB float32, 1 MiB chunks
+ *   npm run bench -- --quick      # ~32 MiB, one repeat: under a minute
+ *   options: --size-mib N  --repeats N  --njobs N  --stores fs,s3  --out FILE
+ * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
+ *   eval "$(bash scripts/rgw-start.sh)"
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CaseResult, CaseSpec, StoreSpec } from "./spec.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+
+const quick = flag("quick");
+const sizeMiB = Number(option("size-mib", quick ? "32" : "256"));
+const repeats = Number(option("repeats", quick ? "1" : "3"));
+const njobs = Number(option("njobs", "16"));
+const storesWanted = option("stores", "fs,s3").split(",");
+const shape = [Math.max(1, Math.round(sizeMiB / 16)) * 64, 512, 512];
+const chunks = [64, 64, 64];
+const chunkBytes = 64 ** 3 * 4;
+const outputBytes = shape.reduce((a, b) => a * b, 1) * 4;
+
+const workDir = mkdtempSync(join(tmpdir(), "dosna-bench-"));
+const stores: Array<{ name: string; spec: StoreSpec }> = [];
+if (storesWanted.includes("fs")) stores.push({ name: "fs", spec: { kind: "fs", root: join(workDir, "fs") } });
+if (storesWanted.includes("s3")) {
+  const endpoint = process.env.DOSNA_TEST_S3_ENDPOINT;
+  if (endpoint) {
+    stores.push({
+      name: "s3",
+      spec: {
+        kind: "s3",
+        s3: {
+          endpoint,
+          accessKeyId: process.env.DOSNA_TEST_S3_ACCESS_KEY ?? "",
+          secretAccessKey: process.env.DOSNA_TEST_S3_SECRET_KEY ?? "",
+          region: process.env.DOSNA_TEST_S3_REGION ?? "us-east-1",
+        },
+      },
+    });
+  } else {
+    console.log("(S3 skipped: set DOSNA_TEST_S3_ENDPOINT, e.g. eval \"$(bash scripts/rgw-start.sh)\")");
+  }
+}
+
+function runCase(spec: CaseSpec): CaseResult {
+  const out = execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "case.ts"), JSON.stringify(spec)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split("\n").pop()!) as CaseResult;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Run cases alternately `repeats` times; the median MB/s and the max RSS of each. */
+function paired(specs: Record<string, CaseSpec>): Record<string, CaseResult> {
+  const runs: Record<string, CaseResult[]> = Object.fromEntries(Object.keys(specs).map((k) => [k, []]));
+  for (let r = 0; r < repeats; r++) for (const [name, spec] of Object.entries(specs)) runs[name].push(runCase(spec));
+  return Object.fromEntries(
+    Object.entries(runs).map(([name, results]) => {
+      const mb = median(results.map((x) => x.mbPerSecond));
+      const chosen = results.find((x) => x.mbPerSecond === mb)!;
+      return [name, { ...chosen, maxRssBytes: Math.max(...results.map((x) => x.maxRssBytes)) }];
+    }),
+  );
+}
+
+interface Row {
+  store: string;
+  case: string;
+  mbPerSecond: number;
+  seconds: number;
+  rssMiB: number;
+  note: string;
+}
+const rows: Row[] = [];
+const ratios: Record<string, number> = {};
+const add = (store: string, name: string, r: CaseResult, note = "") =>
+  rows.push({ store, case: name, mbPerSecond: r.mbPerSecond, seconds: r.seconds, rssMiB: r.maxRssBytes / 2 ** 20, note });
+
+for (const { name: storeName, spec: store } of stores) {
+  const base = { store, pool: "dosna-bench", dataset: "vol", shape, chunks, njobs };
+  console.log(`== ${storeName}: preparing [${shape}] float32 (${sizeMiB} MiB) in chunks [${chunks}]`);
+  runCase({ ...base, case: "prepare" });
+
+  const rw = paired({
+    "dosna-write": { ...base, case: "dosna-write" },
+    "raw-put": { ...base, case: "raw-put" },
+    "dosna-read": { ...base, case: "dosna-read" },
+    "raw-get": { ...base, case: "raw-get" },
+    "zarrita-read": { ...base, case: "zarrita-read" },
+  });
+  for (const [name, r] of Object.entries(rw)) add(storeName, name, r);
+  ratios[`${storeName}: write dosna/raw`] = rw["dosna-write"].mbPerSecond / rw["raw-put"].mbPerSecond;
+  ratios[`${storeName}: read dosna/raw`] = rw["dosna-read"].mbPerSecond / rw["raw-get"].mbPerSecond;
+  ratios[`${storeName}: read dosna/zarrita`] = rw["dosna-read"].mbPerSecond / rw["zarrita-read"].mbPerSecond;
+  const rssBudget = outputBytes + njobs * 2 * chunkBytes + 64 * 2 ** 20;
+  ratios[`${storeName}: read peak RSS / budget`] = rw["dosna-read"].maxRssBytes / rssBudget;
+
+  if (store.kind === "fs") {
+    const h5Dir = join(workDir, "h5");
+    runCase({ ...base, case: "h5wasm-write", h5Dir });
+    const h5 = paired({ "dosna-read": { ...base, case: "dosna-read" }, "h5wasm-read": { ...base, case: "h5wasm-read", h5Dir } });
+    add(storeName, "h5wasm-read", h5["h5wasm-read"]);
+    ratios[`${storeName}: read dosna/h5wasm`] = h5["dosna-read"].mbPerSecond / h5["h5wasm-read"].mbPerSecond;
+  }
+
+  const [z, y, x] = shape;
+  const shapes: Record<string, string> = {
+    "slab axis 0": `0:64, :, :`,
+    "slab axis 1": `:, 0:64, :`,
+    "slab axis 2": `:, :, 0:64`,
+    "strided ::4": `::4, ::4, ::4`,
+  };
+  for (const [name, selection] of Object.entries(shapes)) {
+    add(storeName, name, runCase({ ...base, case: name.startsWith("slab") ? "dosna-slab" : "dosna-strided", selection }), `of [${z},${y},${x}]`);
+  }
+  for (const which of ["first", "random"]) {
+    const r = runCase({ ...base, case: "chunk-latency", selection: which, repeats: quick ? 20 : 100 });
+    add(storeName, `1-chunk reads (${which})`, r, `p50 ${Number(r.p50ms).toFixed(1)} ms, p99 ${Number(r.p99ms).toFixed(1)} ms`);
+  }
+  for (const n of [1, 4, 16, 64]) add(storeName, `read njobs=${n}`, runCase({ ...base, njobs: n, case: "dosna-read" }));
+  if (store.kind === "s3") {
+    const t = paired({
+      "read aws-sdk": { ...base, case: "dosna-read", transport: "aws" },
+      "read minio": { ...base, case: "dosna-read", transport: "minio" },
+      "write aws-sdk": { ...base, case: "dosna-write", transport: "aws" },
+      "write minio": { ...base, case: "dosna-write", transport: "minio" },
+    });
+    for (const [name, r] of Object.entries(t)) add(storeName, name, r);
+    ratios[`${storeName}: read minio/aws-sdk`] = t["read minio"].mbPerSecond / t["read aws-sdk"].mbPerSecond;
+    ratios[`${storeName}: write minio/aws-sdk`] = t["write minio"].mbPerSecond / t["write aws-sdk"].mbPerSecond;
+  }
+}
+
+// Codecs on smooth float data, fs store: compression ratio and MB/s.
+const codecCases: Record<string, Record<string, unknown>> = {
+  none: {},
+  gzip: { compression: "gzip" },
+  zstd: { compression: "zstd" },
+  "zstd+shuffle": { compression: "zstd", shuffle: true },
+};
+if (storesWanted.includes("fs")) {
+  const codecShape = [64, 512, 512];
+  for (const [name, createOptions] of Object.entries(codecCases)) {
+    const base = { store: { kind: "fs", root: join(workDir, "codecs") } as StoreSpec, pool: "codecs", dataset: name.replace("+", "-"), shape: codecShape, chunks, njobs, createOptions };
+    try {
+      const w = runCase({ ...base, case: "prepare" });
+      const r = runCase({ ...base, case: "dosna-read" });
+      rows.push({ store: "fs codec", case: name, mbPerSecond: r.mbPerSecond, seconds: r.seconds, rssMiB: r.maxRssBytes / 2 ** 20, note: `ratio ${Number(w.ratio).toFixed(2)}×, write ${w.mbPerSecond.toFixed(0)} MB/s` });
+    } catch {
+      rows.push({ store: "fs codec", case: name, mbPerSecond: NaN, seconds: NaN, rssMiB: NaN, note: "not available" });
+    }
+  }
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(`\n${pad("store", 10)}${pad("case", 24)}${pad("MiB/s", 10)}${pad("s", 8)}${pad("peak RSS MiB", 14)}note`);
+for (const r of rows) {
+  console.log(`${pad(r.store, 10)}${pad(r.case, 24)}${pad(r.mbPerSecond.toFixed(1), 10)}${pad(r.seconds.toFixed(2), 8)}${pad(r.rssMiB.toFixed(0), 14)}${r.note}`);
+}
+console.log("\nratios (same run):");
+for (const [name, value] of Object.entries(ratios)) console.log(`  ${pad(name, 36)} ${value.toFixed(2)}`);
+
+const out = option("out", join(import.meta.dirname, "results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`));
+mkdirSync(join(out, ".."), { recursive: true });
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios }, null, 2));
+console.log(`\nresults written to ${out}`);
+rmSync(workDir, { recursive: true, force: true });
