@@ -27,14 +27,15 @@ export type ClusterConfig = z.input<typeof clusterConfigSchema>;
 type ResolvedConfig = z.output<typeof clusterConfigSchema>;
 
 export class Cluster {
-  private readonly config: ResolvedConfig;
+  // A true private field: util.inspect (even with customInspect: false) never shows it, and it holds the secret.
+  readonly #config: ResolvedConfig;
   private backendInstance: Backend | undefined;
   private readonly openPools = new Set<Pool>();
   njobs: number;
 
   constructor(config: ClusterConfig = { backend: "fs", root: "./dosna-data" }) {
-    this.config = parseWith(clusterConfigSchema, config, "cluster configuration");
-    this.njobs = this.config.njobs;
+    this.#config = parseWith(clusterConfigSchema, config, "cluster configuration");
+    this.njobs = this.#config.njobs;
   }
 
   /** A cluster configured by DOSNA_* environment variables (and the DOSNA_CONFIG file they may name). */
@@ -49,11 +50,11 @@ export class Cluster {
 
   /** The pool named by the configuration's `pool` setting, if any. */
   get defaultPool(): string | undefined {
-    return this.config.defaultPool;
+    return this.#config.defaultPool;
   }
 
   get backendName(): ResolvedConfig["backend"] {
-    return this.config.backend;
+    return this.#config.backend;
   }
 
   get connected(): boolean {
@@ -83,13 +84,15 @@ export class Cluster {
 
   async createPool(name: string, options: { attrs?: Record<string, unknown>; njobs?: number } = {}): Promise<Pool> {
     const backend = this.backend();
+    let pool: Pool;
     try {
       await backend.createPool(name);
+      // The root zarr.json is written with If-None-Match: of two racing creators only one gets here.
+      pool = await Pool.initialise(backend.openPool(name), { name, njobs: () => this.njobs, attrs: options.attrs });
     } catch (error) {
       if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`pool "${name}" already exists in ${backend.description}`);
       throw error;
     }
-    const pool = await Pool.initialise(backend.openPool(name), { name, njobs: () => this.njobs, attrs: options.attrs });
     return this.track(pool, options.njobs);
   }
 
@@ -128,15 +131,15 @@ export class Cluster {
   }
 
   toJSON(): Record<string, unknown> {
-    return { backend: this.config.backend, endpoint: this.describeEndpoint(), njobs: this.njobs };
+    return { backend: this.#config.backend, endpoint: this.describeEndpoint(), njobs: this.njobs };
   }
 
   private describeEndpoint(): string {
-    switch (this.config.backend) {
+    switch (this.#config.backend) {
       case "fs":
-        return `fs:${resolve(this.config.root)}`;
+        return `fs:${resolve(this.#config.root)}`;
       case "s3":
-        return `s3:${this.config.endpoint}`;
+        return `s3:${this.#config.endpoint}`;
       default:
         return "memory";
     }
@@ -154,13 +157,13 @@ export class Cluster {
   }
 
   private createBackend(): Backend {
-    switch (this.config.backend) {
+    switch (this.#config.backend) {
       case "memory":
         return new MemoryBackend();
       case "fs":
-        return new FileSystemBackend(resolve(this.config.root));
+        return new FileSystemBackend(resolve(this.#config.root));
       case "s3":
-        return new S3Backend(this.config);
+        return new S3Backend(this.#config);
     }
   }
 }

@@ -23,7 +23,7 @@ const FIELDS: Record<string, { field: string; kind: "string" | "number" | "boole
 };
 
 function convert(key: string, raw: string, source: string): [string, unknown] {
-  const spec = FIELDS[key];
+  const spec = Object.hasOwn(FIELDS, key) ? FIELDS[key] : undefined;
   if (!spec) throw new ValidationError(`${source}: unknown setting "${key}" (known: ${Object.keys(FIELDS).join(", ")})`);
   const value = raw.trim();
   if (spec.kind === "number") {
@@ -36,6 +36,13 @@ function convert(key: string, raw: string, source: string): [string, unknown] {
     return [spec.field, /^(true|1|yes)$/i.test(value)];
   }
   return [spec.field, value];
+}
+
+/** What a line without "=" looks like, without echoing it: it may hold a secret ("secret_access_key: ..."). */
+function describeBadLine(line: string): string {
+  const head = /^[A-Za-z_]+/.exec(line)?.[0];
+  const known = head !== undefined && Object.hasOwn(FIELDS, head.toLowerCase());
+  return `got a line without "="${known ? ` starting with "${head}"` : ""} (its value is not shown, it may be a secret)`;
 }
 
 /** Settings of the [dosna] section (or of a file without sections). */
@@ -52,7 +59,7 @@ export function parseConfigText(text: string, source: string): Record<string, un
     }
     if (section !== "dosna") return;
     const eq = trimmed.indexOf("=");
-    if (eq < 0) throw new ValidationError(`${source} line ${index + 1}: expected "key = value", got ${JSON.stringify(trimmed)}`);
+    if (eq < 0) throw new ValidationError(`${source} line ${index + 1}: expected "key = value", ${describeBadLine(trimmed)}`);
     const [field, value] = convert(trimmed.slice(0, eq).trim(), trimmed.slice(eq + 1), `${source} line ${index + 1}`);
     out[field] = value;
   });

@@ -1,9 +1,11 @@
 /**
- * Dataset: an N-d array stored as one object per chunk. Reads and writes plan the chunks a
- * selection touches (selection/), move bytes through the store (store/) and the codec pipeline
- * (format/), at most `njobs` chunks at a time.
+ * Dataset: an N-d array stored as one object per chunk, or (sharding_indexed) many inner chunks
+ * per shard object. Reads and writes plan the chunks a selection touches (selection/) and hand
+ * them to the array's chunk I/O (chunk-io.ts, sharded-chunk-io.ts), which moves bytes through the
+ * store (store/) and the codec pipeline (format/), at most `njobs` requests at a time.
  */
 import ndarray, { type NdArray } from "ndarray";
+import ops from "ndarray-ops";
 import { AlreadyExistsError, NotFoundError, ShapeError, ValidationError } from "../errors.js";
 import {
   allocateTypedArray,
@@ -11,15 +13,12 @@ import {
   bytesPerElement,
   chunkKey,
   chunkPrefix,
-  coerceScalar,
-  createChunkCodec,
   encodeMetadata,
   groupMetadataJson,
   metadataKey,
   parseNodeMetadata,
   validateShape,
   type ArrayInfo,
-  type ChunkCodec,
   type DataType,
   type Scalar,
   type TypedArray,
@@ -39,7 +38,9 @@ import {
   type SelectionItem,
 } from "../selection/index.js";
 import { Attributes } from "./attributes.js";
-import { forEachLimited, throwIfAborted, withChunkLock } from "./concurrency.js";
+import type { ChunkIO, ChunkRunOptions } from "./chunk-io.js";
+import { createChunkIO } from "./chunk-layout.js";
+import { forEachLimited, throwIfAborted } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
 import { product, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
@@ -57,8 +58,7 @@ export type ChunkFunction = (chunk: NdArray<TypedArray>) => WritableValue;
 export class Dataset {
   readonly attrs: Attributes;
   private info: ArrayInfo;
-  private codec: ChunkCodec;
-  private fillChunkCache: TypedArray | undefined;
+  private io: ChunkIO;
   private ownNjobs: number | undefined;
 
   /** Use `Group.getDataset` / `createDataset`; this constructor trusts `info`. */
@@ -69,7 +69,7 @@ export class Dataset {
     private readonly inheritedNjobs: () => number,
   ) {
     this.info = info;
-    this.codec = createChunkCodec(info);
+    this.io = createChunkIO({ store: context.store, path, info });
     this.attrs = new Attributes({
       describe: this.describe,
       readAttributes: () => this.info.attributes,
@@ -86,11 +86,17 @@ export class Dataset {
   get dtype(): DataType {
     return this.info.dataType;
   }
+  /** The chunk shape reads and writes work in: for a sharded array, the inner chunk shape. */
   get chunks(): number[] {
-    return [...this.info.chunkShape];
+    return [...this.io.chunkShape];
   }
+  /** The shard shape of a sharded array (one stored object per shard), else undefined. */
+  get shards(): number[] | undefined {
+    return this.io.shardShape === undefined ? undefined : [...this.io.shardShape];
+  }
+  /** Number of chunks (inner chunks, for a sharded array) along each axis. */
   get chunkGrid(): number[] {
-    return chunkGridShape(this.info.shape, this.info.chunkShape);
+    return chunkGridShape(this.info.shape, this.io.chunkShape);
   }
   get fillValue(): Scalar {
     return this.info.fillValue;
@@ -125,13 +131,17 @@ export class Dataset {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
     const out = allocateTypedArray(this.dtype, product(sel.outputShape));
     const dest = { data: out, offset: 0, strides: selectionStridesFromOutput(sel, cOrderStrides(sel.outputShape)) };
-    const plans = planChunks(sel, this.info.shape, this.info.chunkShape);
-    const outputIsFill = this.fillIsZero();
-    await this.forEachChunk(plans, options, "read", async (projection) => {
-      const chunk = await this.readChunk(projection.gridIndex, options.signal);
-      if (chunk === undefined && outputIsFill) return;
-      copyChunkToSelection(chunk ?? this.fillChunk(), this.info.chunkShape, dest, projection);
-    });
+    const io = this.io;
+    const plans = planChunks(sel, this.info.shape, io.chunkShape);
+    const outputIsFill = io.fill.isZero();
+    await io.readChunks(
+      plans,
+      (projection, chunk) => {
+        if (chunk === undefined && outputIsFill) return;
+        copyChunkToSelection(chunk ?? io.fill.chunk(), io.chunkShape, dest, projection);
+      },
+      this.runOptions(options, "read"),
+    );
     return ndarray(out as never, sel.outputShape) as NdArray<TypedArray>;
   }
 
@@ -141,18 +151,19 @@ export class Dataset {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
     const source = toStridedSource(value, this.dtype, sel.outputShape, `value written to ${this.describe}`);
     const src = { data: source.data, offset: source.offset, strides: selectionStridesFromOutput(sel, source.strides) };
-    const plans = planChunks(sel, this.info.shape, this.info.chunkShape);
-    await this.forEachChunk(plans, options, "write", (projection) =>
-      this.updateChunk(projection.gridIndex, projection.coversChunk, options.signal, (chunk) =>
-        copySelectionToChunk(src, chunk, this.info.chunkShape, projection),
-      ),
+    const io = this.io;
+    const plans = planChunks(sel, this.info.shape, io.chunkShape);
+    await io.writeChunks(
+      plans,
+      (projection, chunk) => copySelectionToChunk(src, chunk, io.chunkShape, projection),
+      this.runOptions(options, "write"),
     );
   }
 
   /** Grid indices of the chunks a selection touches (what a get or set of it would fetch). */
   chunksTouchedBy(selection?: Selection): number[][] {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
-    return planChunks(sel, this.info.shape, this.info.chunkShape).map((p) => [...p.gridIndex]);
+    return planChunks(sel, this.info.shape, this.io.chunkShape).map((p) => [...p.gridIndex]);
   }
 
   /** The whole array. */
@@ -185,7 +196,8 @@ export class Dataset {
   /**
    * Change the shape (same number of dimensions). Chunks wholly outside the new bounds are deleted
    * and the cut-off part of edge chunks is reset to the fill value, so growing again later shows
-   * fill values, not stale data. Chunks are cleaned before the metadata changes.
+   * fill values, not stale data. Chunks are cleaned before the metadata changes. (For a sharded
+   * array this works on whole shards: shards outside are deleted, the cut-off part of edge shards reset.)
    */
   async resize(newShape: readonly number[], options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
@@ -195,10 +207,10 @@ export class Dataset {
     }
     const old = this.info.shape;
     const chunkShape = this.info.chunkShape;
-    const outside = (await this.storedChunkIndices(options.signal)).filter((grid) =>
+    const outside = (await this.storedObjectIndices(options.signal)).filter((grid) =>
       grid.some((g, axis) => g * chunkShape[axis] >= shape[axis]),
     );
-    await this.context.store.deleteMany(outside.map((grid) => this.chunkKeyOf(grid)), { signal: options.signal });
+    await this.context.store.deleteMany(outside.map((grid) => this.objectKeyOf(grid)), { signal: options.signal });
     for (let axis = 0; axis < this.ndim; axis++) {
       const keepEnd = Math.min(old[axis], Math.ceil(shape[axis] / chunkShape[axis]) * chunkShape[axis]);
       if (shape[axis] >= keepEnd) continue;
@@ -232,10 +244,10 @@ export class Dataset {
     await ensureAncestorGroups(this.context, target);
     const clone = await createDatasetNode(this.context, target, { ...this.info }, this.inheritedNjobs);
     if (options.copyData) {
-      const indices = await this.storedChunkIndices(options.signal);
+      const indices = await this.storedObjectIndices(options.signal);
       await this.forEachChunk(indices, options, "clone", async (grid) => {
-        const bytes = await this.context.store.get(this.chunkKeyOf(grid), undefined, { signal: options.signal });
-        if (bytes) await this.context.store.set(clone.chunkKeyOf(grid), bytes, { signal: options.signal });
+        const bytes = await this.context.store.get(this.objectKeyOf(grid), undefined, { signal: options.signal });
+        if (bytes) await this.context.store.set(clone.objectKeyOf(grid), bytes, { signal: options.signal });
       });
     }
     return clone;
@@ -251,50 +263,83 @@ export class Dataset {
     for (const grid of gridIndices(this.chunkGrid)) yield new DataChunk(this, grid);
   }
 
-  /** Store key of the chunk at a grid index (the one mapping lives in format/). */
+  /**
+   * Store key of the object holding the chunk at a grid index (for a sharded array: the shard
+   * holding that inner chunk). The one mapping to keys lives in format/.
+   */
   chunkKeyOf(gridIndex: readonly number[]): string {
-    return chunkKey(this.path, gridIndex, this.info.chunkKeyEncoding);
+    return this.io.keyOf(gridIndex);
   }
 
-  /** Grid indices of the chunks that are stored (one listing). */
+  /**
+   * Grid indices of the chunks that are stored (one listing; for a sharded array, the stored inner
+   * chunks, which also reads the index of every stored shard).
+   */
   async storedChunkIndices(signal?: AbortSignal): Promise<number[][]> {
-    const keys = await this.storedChunkKeys(signal);
-    const indices: number[][] = [];
-    for (const key of keys) {
-      const grid = parseChunkGridIndex(key, this.path, this.info.chunkKeyEncoding, this.ndim);
-      if (grid) indices.push(grid);
-    }
-    return indices;
+    return this.io.storedChunksOf(await this.storedObjectIndices(signal), this.runOptions({ signal }, "listing of the chunks"));
   }
 
   /** Decoded chunk, or undefined when not stored. */
   async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
-    const key = this.chunkKeyOf(gridIndex);
-    const bytes = await this.context.store.get(key, undefined, { signal });
-    return bytes === undefined ? undefined : this.codec.decode(bytes, key);
+    let result: TypedArray | undefined;
+    await this.io.readChunks([{ gridIndex }], (_, chunk) => (result = chunk), this.runOptions({ signal, njobs: 1 }, "read"));
+    return result;
   }
 
   /**
-   * Read-modify-write of one chunk under the process-wide chunk lock. A chunk `covered` by the
-   * write is not read. A chunk that ends up all fill value is deleted rather than stored.
+   * Read-modify-write of one chunk under the process-wide lock of its object (its shard, when
+   * sharded). A chunk `covered` by the write is not read. A chunk that ends up all fill value is
+   * not stored.
    */
   async updateChunk(gridIndex: readonly number[], covered: boolean, signal: AbortSignal | undefined, patch: (chunk: TypedArray) => void): Promise<void> {
-    const key = this.chunkKeyOf(gridIndex);
-    await withChunkLock(this.context.store.description, key, async () => {
-      const chunk = (covered ? undefined : await this.readChunk(gridIndex, signal)) ?? this.fillChunk().slice();
-      patch(chunk);
-      if (this.isAllFill(chunk)) await this.context.store.delete(key, { signal });
-      else await this.context.store.set(key, await this.codec.encode(chunk), { signal });
+    assertWritable(this.context, this.describe);
+    await this.io.writeChunks([{ gridIndex, coversChunk: covered }], (_, chunk) => patch(chunk), this.runOptions({ signal, njobs: 1 }, "write"));
+  }
+
+  /** Whether the chunk at a grid index is stored (for a sharded array: has an entry in its shard's index). */
+  chunkExists(gridIndex: readonly number[], options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return this.io.chunkExists(gridIndex, options.signal);
+  }
+
+  /** Remove one chunk: it reads as the fill value afterwards (for a sharded array, its shard is rewritten). */
+  async deleteChunk(gridIndex: readonly number[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    assertWritable(this.context, this.describe);
+    if (this.io.shardShape === undefined) {
+      await this.context.store.delete(this.chunkKeyOf(gridIndex), options);
+      return;
+    }
+    await this.set(chunkRegion(gridIndex, this.io.chunkShape, this.info.shape), this.info.fillValue, { ...options, njobs: 1 });
+  }
+
+  /**
+   * `fn` on every chunk, written to `target`, one stored object at a time (njobs in parallel): for a
+   * sharded array the shard is read once, `fn` applied to each of its inner chunks and the shard
+   * written back with one PUT.
+   */
+  private async transformChunks(fn: ChunkFunction, target: Dataset, options: OperationOptions): Promise<void> {
+    const objectShape = this.info.chunkShape;
+    const objects = gridIndices(chunkGridShape(this.info.shape, objectShape));
+    await this.forEachChunk(objects, options, "map", async (objectIndex) => {
+      const region = chunkRegion(objectIndex, objectShape, this.info.shape);
+      const data = await this.get(region, { signal: options.signal, njobs: 1 });
+      const pieces = chunkPieces(data.shape, this.io.chunkShape);
+      if (pieces.length === 1) {
+        await target.set(region, fn(data), { signal: options.signal, njobs: 1 });
+        return;
+      }
+      for (const { lo, shape } of pieces) {
+        const view = data.lo(...lo).hi(...shape);
+        const input = ndarray(allocateTypedArray(this.dtype, product(shape)) as never, shape) as NdArray<TypedArray>;
+        ops.assign(input, view);
+        const result = toStridedSource(fn(input), this.dtype, shape, `result of the chunk function on ${this.describe}`);
+        ops.assign(view, ndarray(result.data as never, shape, result.strides, result.offset));
+      }
+      await target.set(region, data, { signal: options.signal, njobs: 1 });
     });
   }
 
-  private async transformChunks(fn: ChunkFunction, target: Dataset, options: OperationOptions): Promise<void> {
-    const grid = this.chunkGrid;
-    await this.forEachChunk(gridIndices(grid), options, "map", async (gridIndex) => {
-      const region = chunkRegion(gridIndex, this.info.chunkShape, this.info.shape);
-      const data = await this.get(region, { signal: options.signal, njobs: 1 });
-      await target.set(region, fn(data), { signal: options.signal, njobs: 1 });
-    });
+  private runOptions(options: OperationOptions, what: string): ChunkRunOptions {
+    return { njobs: options.njobs ?? this.njobs, signal: options.signal, onProgress: options.onProgress, what: `${what} of ${this.describe}` };
   }
 
   private async forEachChunk<T>(items: Iterable<T>, options: OperationOptions, what: string, task: (item: T) => Promise<void>): Promise<void> {
@@ -313,11 +358,29 @@ export class Dataset {
     throwIfAborted(options.signal, `${what} of ${this.describe}`);
   }
 
+  /** Store key of a stored object (chunk, or shard) by its index on the grid of zarr.json's chunk_shape. */
+  private objectKeyOf(objectIndex: readonly number[]): string {
+    return chunkKey(this.path, objectIndex, this.info.chunkKeyEncoding);
+  }
+
+  /** Grid indices (of zarr.json's chunk grid: shards, when sharded) of the stored objects (one listing). */
+  private async storedObjectIndices(signal?: AbortSignal): Promise<number[][]> {
+    const keys = await this.storedChunkKeys(signal);
+    const indices: number[][] = [];
+    for (const key of keys) {
+      const grid = parseChunkGridIndex(key, this.path, this.info.chunkKeyEncoding, this.ndim);
+      if (grid) indices.push(grid);
+    }
+    return indices;
+  }
+
   private async storedChunkKeys(signal?: AbortSignal): Promise<string[]> {
     const keys: string[] = [];
     const ownMetadata = metadataKey(this.path);
-    for await (const key of this.context.store.list(chunkPrefix(this.path, this.info.chunkKeyEncoding), { signal })) {
-      if (key !== ownMetadata) keys.push(key);
+    // A 0-d array's one chunk key is itself the prefix ("a/c"); list it and nothing that merely starts with it.
+    const prefix = chunkPrefix(this.path, this.info.chunkKeyEncoding, this.ndim);
+    for await (const key of this.context.store.list(prefix, { signal })) {
+      if (key !== ownMetadata && (this.ndim > 0 || key === prefix)) keys.push(key);
     }
     return keys;
   }
@@ -326,36 +389,15 @@ export class Dataset {
     assertWritable(this.context, this.describe);
     await this.context.store.set(metadataKey(this.path), encodeMetadata(arrayMetadataJson(info)));
     this.info = info;
-  }
-
-  private fillChunk(): TypedArray {
-    if (!this.fillChunkCache) {
-      const chunk = allocateTypedArray(this.dtype, product(this.info.chunkShape));
-      if (!this.fillIsZero()) (chunk as { fill(v: number | bigint): unknown }).fill(coerceScalar(this.dtype, this.info.fillValue));
-      this.fillChunkCache = chunk;
-    }
-    return this.fillChunkCache;
-  }
-
-  private fillIsZero(): boolean {
-    const fill = this.info.fillValue;
-    return fill === 0 || fill === 0n || fill === false;
-  }
-
-  private isAllFill(chunk: TypedArray): boolean {
-    // Compare with the fill value as the chunk's element type holds it (a float32 fill of 0.1 is stored rounded).
-    const fill = (this.fillChunk() as unknown as ArrayLike<number | bigint>)[0];
-    const values = chunk as unknown as ArrayLike<number | bigint>;
-    if (typeof fill === "number" && Number.isNaN(fill)) {
-      for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
-      return true;
-    }
-    for (let i = 0; i < values.length; i++) if (values[i] !== fill) return false;
-    return true;
+    this.io = createChunkIO({ store: this.context.store, path: this.path, info });
   }
 }
 
-/** One chunk of a dataset (DosNa's DataChunk). Selections are relative to the chunk's in-bounds region. */
+/**
+ * One chunk of a dataset (DosNa's DataChunk). Selections are relative to the chunk's in-bounds
+ * region. For a sharded array a DataChunk is an inner chunk (the read/write granularity, on the
+ * `ds.chunkGrid` grid); its `key` is the key of the shard object holding it.
+ */
 export class DataChunk {
   readonly gridIndex: number[];
 
@@ -385,7 +427,7 @@ export class DataChunk {
   }
 
   async exists(options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    return (await this.dataset.context.store.get(this.key, { offset: 0, length: 1 }, options)) !== undefined;
+    return this.dataset.chunkExists(this.gridIndex, options);
   }
 
   async get(selection?: Selection, options?: OperationOptions): Promise<NdArray<TypedArray>> {
@@ -397,8 +439,7 @@ export class DataChunk {
   }
 
   async delete(options: { signal?: AbortSignal } = {}): Promise<void> {
-    assertWritable(this.dataset.context, this.dataset.describe);
-    await this.dataset.context.store.delete(this.key, options);
+    await this.dataset.deleteChunk(this.gridIndex, options);
   }
 
   private toDatasetSelection(selection: Selection): SelectionItem[] {
@@ -455,6 +496,16 @@ function* gridIndices(grid: readonly number[]): Generator<number[]> {
 
 function chunkRegion(gridIndex: readonly number[], chunkShape: readonly number[], shape: readonly number[]): SelectionItem[] {
   return gridIndex.map((g, a) => slice(g * chunkShape[a], Math.min(shape[a], (g + 1) * chunkShape[a])));
+}
+
+/** The chunk-sized pieces (origin and shape) of a block of `shape` that starts on a chunk boundary. */
+function chunkPieces(shape: readonly number[], chunkShape: readonly number[]): { lo: number[]; shape: number[] }[] {
+  const counts = shape.map((n, axis) => Math.ceil(n / chunkShape[axis]));
+  if (counts.some((c) => c === 0)) return [];
+  return [...gridIndices(counts)].map((g) => {
+    const lo = g.map((i, axis) => i * chunkShape[axis]);
+    return { lo, shape: lo.map((start, axis) => Math.min(chunkShape[axis], shape[axis] - start)) };
+  });
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

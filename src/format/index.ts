@@ -7,6 +7,7 @@
  * - keys: node paths, metadata keys, and the one function mapping a chunk to its store key
  * - arrayOptions: shape / chunks / compression checks and defaults for creating arrays
  * - codecs/: the chunk codec pipeline over a registry (bytes, gzip; add more by registering)
+ * - sharding: the sharding_indexed layout (shard index, inner chunk positions, range coalescing)
  */
 export {
   allocateTypedArray,
@@ -65,3 +66,16 @@ export {
   registerCodec,
   supportedCodecNames,
 } from "./codecs/registry.js";
+export {
+  assembleShard,
+  CorruptShardError,
+  DEFAULT_INDEX_CODECS,
+  parseShardLayout,
+  SHARD_INDEX_LOCATIONS,
+  type ShardIndexLocation,
+  type ShardLayout,
+  shardingCodecSpec,
+  shardShapeProblem,
+  usesSharding,
+} from "./sharding.js";
+export { crc32c } from "./codecs/crc32c.js";

@@ -7,6 +7,7 @@ import { DATA_TYPES, type DataType, describe, isBigIntType, isDataType, type Sca
 import { fillValueFromJson, fillValueToJson } from "./fillValue.js";
 import { rawTopLevelMember, stringifyJson } from "./json.js";
 import type { ChunkKeyEncoding } from "./keys.js";
+import { parseShardLayout, SHARDING_CODEC_NAME, usesSharding } from "./sharding.js";
 
 export type { CodecSpec };
 
@@ -160,7 +161,8 @@ function arrayInfoFrom(
   const chunkKeyEncoding = parseChunkKeyEncoding(doc.chunk_key_encoding, fail);
   const codecs = withImplicitBytesCodec(doc.codecs.map((c) => (typeof c === "string" ? { name: c } : c)));
   try {
-    buildCodecChain(codecs, { dataType, chunkShape });
+    if (usesSharding(codecs)) parseShardLayout(codecs, { dataType, chunkShape });
+    else buildCodecChain(codecs, { dataType, chunkShape });
   } catch (error) {
     if (error instanceof CodecConfigurationError) throw fail(error.message, error);
     throw error;
@@ -198,8 +200,16 @@ function parseChunkKeyEncoding(
   return { name: encoding.name, separator };
 }
 
-/** The codec list with `bytes` (little endian) inserted after the array→array codecs when it has no array→bytes codec. */
+/**
+ * The codec list with `bytes` (little endian) inserted after the array→array codecs when it has no
+ * array→bytes codec; for a sharded array, the same for the inner chunks' codecs.
+ */
 function withImplicitBytesCodec(codecs: CodecSpec[]): CodecSpec[] {
+  if (codecs.length === 1 && codecs[0].name === SHARDING_CODEC_NAME && Array.isArray(codecs[0].configuration?.codecs)) {
+    const inner = (codecs[0].configuration.codecs as unknown[]).map((c) => (typeof c === "string" ? { name: c } : c));
+    if (!inner.every((c): c is CodecSpec => c !== null && typeof c === "object" && typeof (c as CodecSpec).name === "string")) return codecs;
+    return [{ ...codecs[0], configuration: { ...codecs[0].configuration, codecs: withImplicitBytesCodec(inner) } }];
+  }
   const kinds = codecs.map((c) => codecDefinition(c.name)?.kind);
   if (kinds.includes("array_to_bytes") || kinds.includes(undefined)) return codecs;
   const at = kinds.findIndex((kind) => kind !== "array_to_array");

@@ -3,11 +3,19 @@
  */
 import { z } from "zod";
 
+/** "X is required" when absent, "X must be a string" otherwise; never echoes the value (it may be a secret). */
+function requiredString(what: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`);
+}
+
 export const s3ConnectionSchema = z.object({
-  endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:7480" }),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://127.0.0.1:7480" })
+    // Credentials in the URL would be printed wherever the endpoint is (messages, toString).
+    .refine((url) => !/^https?:\/\/[^/?#]*@/i.test(url), "must not contain credentials (user:password@); set accessKeyId and secretAccessKey"),
   region: z.string().min(1).default("us-east-1"),
-  accessKeyId: z.string().min(1, "access key id is required"),
-  secretAccessKey: z.string().min(1, "secret access key is required"),
+  accessKeyId: z.string({ error: requiredString("access key id") }).min(1, "access key id is required"),
+  secretAccessKey: z.string({ error: requiredString("secret access key") }).min(1, "secret access key is required"),
   forcePathStyle: z.boolean().default(true),
   /** Per-request timeout; 0 disables it. */
   timeoutMs: z.number().int().min(0).default(30_000),

@@ -1,0 +1,180 @@
+/**
+ * How a dataset's chunks move between the store and decoded typed arrays. The dataset plans a
+ * selection on `chunkShape` and hands the list of touched chunks here; two layouts implement it:
+ *
+ * - one object per chunk (this module): a read is one GET per chunk, a write one PUT (or DELETE),
+ *   a partial write a read-modify-write under the chunk's lock;
+ * - `sharding_indexed` (sharded-chunk-io.ts): many inner chunks per object, read by range GETs and
+ *   written whole-shard.
+ *
+ * "Chunk" here always means the read/write granularity (the inner chunk of a sharded array).
+ */
+import {
+  allocateTypedArray,
+  type ArrayInfo,
+  chunkKey,
+  type ChunkCodec,
+  coerceScalar,
+  createChunkCodec,
+  type TypedArray,
+} from "../format/index.js";
+import type { Store } from "../store/store.js";
+import { forEachLimited, throwIfAborted, withChunkLock } from "./concurrency.js";
+
+export interface ChunkRef {
+  /** Index on the chunk grid of `ChunkIO.chunkShape`. */
+  readonly gridIndex: readonly number[];
+}
+
+export interface ChunkWrite extends ChunkRef {
+  /** The write sets every in-bounds element of the chunk: its old content need not be read. */
+  readonly coversChunk: boolean;
+}
+
+export interface ChunkRunOptions {
+  njobs: number;
+  signal?: AbortSignal;
+  /** Called as chunks complete, with the number of chunks done and the total. */
+  onProgress?: (progress: { done: number; total: number }) => void;
+  /** Names the operation in errors ("read of dataset ..."). */
+  what: string;
+}
+
+/** What every layout needs to know about the array. */
+export interface ChunkIOContext {
+  readonly store: Store;
+  readonly path: string;
+  readonly info: ArrayInfo;
+}
+
+export interface ChunkIO {
+  /** The read/write granularity: selections are planned on this grid. */
+  readonly chunkShape: readonly number[];
+  /** Shard shape when the array is sharded. */
+  readonly shardShape: readonly number[] | undefined;
+  readonly fill: ChunkFill;
+  /** Store key of the object that holds the chunk. */
+  keyOf(gridIndex: readonly number[]): string;
+  /** Decode every chunk of `items` (undefined: not stored) and hand it to `visit`, at most njobs requests at a time. */
+  readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions): Promise<void>;
+  /** Patch every chunk of `items` (a fresh copy of its content) and store it; all-fill chunks are not stored. */
+  writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void>;
+  chunkExists(gridIndex: readonly number[], signal?: AbortSignal): Promise<boolean>;
+  /** The stored chunks of the stored objects at `objectGridIndices` (as listed): for sharded arrays each shard's index is read. */
+  storedChunksOf(objectGridIndices: readonly number[][], options: ChunkRunOptions): Promise<number[][]>;
+}
+
+/** The fill value as a whole chunk, and the test for a chunk that holds nothing else. */
+export class ChunkFill {
+  private cache: TypedArray | undefined;
+
+  constructor(
+    private readonly info: ArrayInfo,
+    private readonly chunkShape: readonly number[],
+  ) {}
+
+  /** A shared chunk of fill values: copy it before changing it. */
+  chunk(): TypedArray {
+    if (!this.cache) {
+      const chunk = allocateTypedArray(this.info.dataType, this.chunkShape.reduce((a, b) => a * b, 1));
+      if (!this.isZero()) (chunk as { fill(v: number | bigint): unknown }).fill(coerceScalar(this.info.dataType, this.info.fillValue));
+      this.cache = chunk;
+    }
+    return this.cache;
+  }
+
+  /** A zero fill value: freshly allocated output already holds it. */
+  isZero(): boolean {
+    const fill = this.info.fillValue;
+    return fill === 0 || fill === 0n || fill === false;
+  }
+
+  isAllFill(chunk: TypedArray): boolean {
+    // Compare with the fill value as the chunk's element type holds it (a float32 fill of 0.1 is stored rounded).
+    const fill = (this.chunk() as unknown as ArrayLike<number | bigint>)[0];
+    const values = chunk as unknown as ArrayLike<number | bigint>;
+    if (typeof fill === "number" && Number.isNaN(fill)) {
+      for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
+      return true;
+    }
+    for (let i = 0; i < values.length; i++) if (values[i] !== fill) return false;
+    return true;
+  }
+}
+
+/**
+ * Run `task` for every item under the njobs limit, reporting progress in chunks (an item may
+ * stand for several: `chunksIn`); rejects with AbortedError if the signal fired.
+ */
+export async function runChunkTasks<T>(
+  items: readonly T[],
+  options: ChunkRunOptions,
+  task: (item: T, progressed: (chunks: number) => void) => Promise<void>,
+  total = items.length,
+): Promise<void> {
+  let done = 0;
+  const progressed = (chunks: number) => {
+    done += chunks;
+    options.onProgress?.({ done, total });
+  };
+  await forEachLimited(items, (item) => task(item, progressed), { njobs: options.njobs, signal: options.signal }, options.what);
+  throwIfAborted(options.signal, options.what);
+}
+
+/** Zarr's plain layout: one stored object per chunk. */
+export class ChunkPerObjectIO implements ChunkIO {
+  readonly chunkShape: readonly number[];
+  readonly shardShape = undefined;
+  readonly fill: ChunkFill;
+  private readonly codec: ChunkCodec;
+
+  constructor(private readonly context: ChunkIOContext) {
+    this.chunkShape = context.info.chunkShape;
+    this.codec = createChunkCodec(context.info);
+    this.fill = new ChunkFill(context.info, this.chunkShape);
+  }
+
+  keyOf(gridIndex: readonly number[]): string {
+    return chunkKey(this.context.path, gridIndex, this.context.info.chunkKeyEncoding);
+  }
+
+  async readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions): Promise<void> {
+    await runChunkTasks(items, options, async (item, progressed) => {
+      visit(item, await this.readChunk(item.gridIndex, options.signal));
+      progressed(1);
+    });
+  }
+
+  async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void> {
+    await runChunkTasks(items, options, async (item, progressed) => {
+      await this.updateChunk(item, patch, options.signal);
+      progressed(1);
+    });
+  }
+
+  async chunkExists(gridIndex: readonly number[], signal?: AbortSignal): Promise<boolean> {
+    return (await this.context.store.get(this.keyOf(gridIndex), { offset: 0, length: 1 }, { signal })) !== undefined;
+  }
+
+  async storedChunksOf(objectGridIndices: readonly number[][]): Promise<number[][]> {
+    return objectGridIndices.map((g) => [...g]);
+  }
+
+  private async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
+    const key = this.keyOf(gridIndex);
+    const bytes = await this.context.store.get(key, undefined, { signal });
+    return bytes === undefined ? undefined : this.codec.decode(bytes, key);
+  }
+
+  /** Read-modify-write under the process-wide chunk lock; a chunk that ends up all fill is deleted. */
+  private async updateChunk<T extends ChunkWrite>(item: T, patch: (item: T, chunk: TypedArray) => void, signal?: AbortSignal): Promise<void> {
+    const key = this.keyOf(item.gridIndex);
+    const store = this.context.store;
+    await withChunkLock(store.description, key, async () => {
+      const chunk = (item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal)) ?? this.fill.chunk().slice();
+      patch(item, chunk);
+      if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
+      else await store.set(key, await this.codec.encode(chunk), { signal });
+    });
+  }
+}
