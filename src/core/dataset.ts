@@ -474,7 +474,7 @@ async function ensureAncestorGroups(context: PoolContext, path: string): Promise
       await context.store.set(key, encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
         if (!(error instanceof AlreadyExistsError)) throw error;
       });
-    } else if (parseNodeMetadata(bytes, `${context.store.description}/${key}`).kind === "array") {
+    } else if (parseNodeMetadata(bytes, key, context.store.description).kind === "array") {
       throw new AlreadyExistsError(`cannot create "/${path}" in pool "${context.poolName}": "/${ancestor}" is a dataset`);
     }
   }

@@ -185,7 +185,7 @@ export class Group {
   protected async readNode(path: string): Promise<NodeMetadata | undefined> {
     const key = metadataKey(path);
     const bytes = await this.context.store.get(key);
-    return bytes === undefined ? undefined : parseNodeMetadata(bytes, `${this.context.store.description}/${key}`);
+    return bytes === undefined ? undefined : parseNodeMetadata(bytes, key, this.context.store.description);
   }
 
   private async children(): Promise<Array<[string, NodeMetadata]>> {

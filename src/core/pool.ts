@@ -22,7 +22,7 @@ export class Pool extends Group {
     if (bytes === undefined) {
       throw new NotFoundError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: it has no root ${key}`);
     }
-    const node = parseNodeMetadata(bytes, `${store.description}/${key}`);
+    const node = parseNodeMetadata(bytes, key, store.description);
     if (node.kind !== "group") {
       throw new CorruptMetadataError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: its root ${key} describes an array, not a group`);
     }

@@ -90,9 +90,10 @@ const GROUP_MEMBERS = new Set(["zarr_format", "node_type", "attributes", "consol
  * Lenient where other writers are: `fill_value: null` reads as the default fill value, and a codec
  * list without an array→bytes codec gets `bytes` (little endian) added, as zarrita does.
  */
-export function parseNodeMetadata(bytes: Uint8Array, key: string): NodeMetadata {
+export function parseNodeMetadata(bytes: Uint8Array, key: string, location?: string): NodeMetadata {
+  const where = location === undefined ? `"${key}"` : `"${key}" in ${location}`;
   const fail = (problem: string, cause?: unknown) =>
-    new CorruptMetadataError(`invalid metadata at "${key}": ${problem}`, cause === undefined ? undefined : { cause });
+    new CorruptMetadataError(`invalid metadata at ${where}: ${problem}`, cause === undefined ? undefined : { cause });
   let text: string;
   let json: unknown;
   try {

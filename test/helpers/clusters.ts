@@ -61,7 +61,7 @@ if (s3) {
   backendKinds.push({
     name: "s3",
     make: async () => {
-      const cluster = new Cluster({ backend: "s3", ...s3, njobs: 16 });
+      const cluster = new Cluster({ backend: "s3", ...s3 });
       await cluster.connect();
       return { cluster, cleanup: () => cluster.disconnect() };
     },
