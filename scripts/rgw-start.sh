@@ -165,6 +165,12 @@ EOF
 start_gateway() {
   setsid radosgw -f -c "$CONF" -n client.rgw 9<&- </dev/null >>"$LOG_DIR/client.rgw.stdout" 2>&1 &
   GATEWAY_PID=$!
+  # $! exists before the child has exec'd radosgw; until it has, the cmdline check in
+  # gateway_answers would take the gateway for dead (and stop the whole cluster).
+  local deadline=$(( $(date +%s) + 5 ))
+  until [[ "$(readlink "/proc/$GATEWAY_PID/exe" 2>/dev/null)" == */radosgw ]] || (( $(date +%s) > deadline )); do
+    sleep 0.01
+  done
   echo "$GATEWAY_PID" >"$(rgw_pid_file client.rgw)"
 }
 

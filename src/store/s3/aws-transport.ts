@@ -17,7 +17,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { classifyCode, socketCode, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
+import { classifyCode, socketCode, statusCodeName, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
 import type { S3ConnectionConfig } from "./config.js";
 
 export class AwsTransport implements S3Transport {
@@ -110,6 +110,7 @@ export class AwsTransport implements S3Transport {
     const code = e?.Code ?? e?.name ?? "UnknownError";
     // HEAD responses have no body, so the SDK can only report the status.
     if (status === 404 && (code === "NotFound" || code === "Unknown")) return classifyCode("NotFound", status);
+    if (code === "Unknown" && status !== undefined) return classifyCode(statusCodeName(status), status);
     return classifyCode(code, status);
   }
 

@@ -1,25 +1,51 @@
 /**
  * S3Transport on the `minio` client. Plain GET/PUT go through its signed low-level request so that
  * byte ranges and If-None-Match are sent exactly; batch delete, listing and buckets use its API.
- * The client cannot cancel a request: request.ts settles the promise on abort/timeout regardless.
+ *
+ * The client takes no AbortSignal and retries 5xx itself (once, then throws an error without a
+ * code). So its own retries are off (request.ts retries), and every call runs inside a request
+ * context that the client's HTTP transport reads: it passes the signal to http.request (an abort
+ * or timeout really ends the socket) and records the response status for `classify`.
  */
-import { Agent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+import { AsyncLocalStorage } from "node:async_hooks";
+import * as http from "node:http";
+import * as https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { Client } from "minio";
-import { classifyCode, socketCode, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
+import { classifyCode, socketCode, statusCodeName, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
 import type { S3ConnectionConfig } from "./config.js";
+
+interface RequestContext {
+  signal: AbortSignal;
+  status?: number;
+}
+
+const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** The `transport` the minio client calls http(s).request on, wired to the current request context. */
+function contextualTransport(module: typeof http | typeof https): Pick<typeof http, "request"> {
+  const request = (options: http.RequestOptions, callback: (response: IncomingMessage) => void): http.ClientRequest => {
+    const context = requestContext.getStore();
+    return module.request({ ...options, signal: context?.signal }, (response) => {
+      if (context) context.status = response.statusCode;
+      callback(response);
+    });
+  };
+  // The client only ever calls request(options, callback), not the other overloads.
+  return { request: request as typeof http.request };
+}
 
 export class MinioTransport implements S3Transport {
   readonly name = "minio" as const;
-  private readonly client: Client;
-  private readonly agent: Agent;
+  // A #private field: util.inspect of a store or pool must not show the client (it holds the secret).
+  readonly #client: Client;
+  private readonly agent: http.Agent;
 
   constructor(config: S3ConnectionConfig) {
     const url = new URL(config.endpoint);
     const useSSL = url.protocol === "https:";
-    this.agent = useSSL ? new HttpsAgent({ keepAlive: true, maxSockets: 256 }) : new Agent({ keepAlive: true, maxSockets: 256 });
-    this.client = new Client({
+    this.agent = useSSL ? new https.Agent({ keepAlive: true, maxSockets: 256 }) : new http.Agent({ keepAlive: true, maxSockets: 256 });
+    this.#client = new Client({
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : useSSL ? 443 : 80,
       useSSL,
@@ -28,30 +54,48 @@ export class MinioTransport implements S3Transport {
       region: config.region,
       pathStyle: config.forcePathStyle,
       transportAgent: this.agent,
+      transport: contextualTransport(useSSL ? https : http),
+      retryOptions: { disableRetry: true },
     });
   }
 
-  async getObject(bucket: string, key: string, range: TransportRange | undefined, _signal: AbortSignal): Promise<Uint8Array> {
-    const headers: Record<string, string> = {};
-    if (range) headers.range = "suffix" in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end === undefined ? "" : range.end - 1}`;
-    const response = await this.client.makeRequestAsync({ method: "GET", bucketName: bucket, objectName: key, headers }, "", [200, 206]);
-    return readBody(response);
+  /** Run one client call inside a request context; its errors carry the HTTP status, if any. */
+  private async call<T>(signal: AbortSignal, run: (client: Client) => Promise<T>): Promise<T> {
+    const context: RequestContext = { signal };
+    try {
+      return await requestContext.run(context, () => run(this.#client));
+    } catch (error) {
+      if (context.status !== undefined && error !== null && typeof error === "object") {
+        Object.assign(error, { httpStatusCode: context.status });
+      }
+      throw error;
+    }
   }
 
-  async putObject(bucket: string, key: string, body: Uint8Array, ifNoneMatch: boolean, _signal: AbortSignal): Promise<void> {
+  async getObject(bucket: string, key: string, range: TransportRange | undefined, signal: AbortSignal): Promise<Uint8Array> {
+    const headers: Record<string, string> = {};
+    if (range) headers.range = "suffix" in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end === undefined ? "" : range.end - 1}`;
+    return this.call(signal, async (client) =>
+      readBody(await client.makeRequestAsync({ method: "GET", bucketName: bucket, objectName: key, headers }, "", [200, 206])),
+    );
+  }
+
+  async putObject(bucket: string, key: string, body: Uint8Array, ifNoneMatch: boolean, signal: AbortSignal): Promise<void> {
     const headers: Record<string, string> = {};
     if (ifNoneMatch) headers["if-none-match"] = "*";
     const payload = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const response = await this.client.makeRequestAsync({ method: "PUT", bucketName: bucket, objectName: key, headers }, payload, [200]);
+    const response = await this.call(signal, (client) =>
+      client.makeRequestAsync({ method: "PUT", bucketName: bucket, objectName: key, headers }, payload, [200]),
+    );
     response.resume();
   }
 
-  async deleteObject(bucket: string, key: string, _signal: AbortSignal): Promise<void> {
-    await this.client.removeObject(bucket, key);
+  async deleteObject(bucket: string, key: string, signal: AbortSignal): Promise<void> {
+    await this.call(signal, (client) => client.removeObject(bucket, key));
   }
 
-  async deleteObjects(bucket: string, keys: string[], _signal: AbortSignal): Promise<Array<{ key: string; code: string }>> {
-    const results = await this.client.removeObjects(bucket, keys);
+  async deleteObjects(bucket: string, keys: string[], signal: AbortSignal): Promise<Array<{ key: string; code: string }>> {
+    const results = await this.call(signal, (client) => client.removeObjects(bucket, keys));
     const failures: Array<{ key: string; code: string }> = [];
     for (const result of results ?? []) {
       const error = result?.Error;
@@ -60,8 +104,8 @@ export class MinioTransport implements S3Transport {
     return failures;
   }
 
-  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, _signal: AbortSignal): Promise<ListPage> {
-    const page = await this.client.listObjectsV2Query(bucket, prefix, continuation ?? "", delimiter ?? "", 1000, "");
+  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, signal: AbortSignal): Promise<ListPage> {
+    const page = await this.call(signal, (client) => client.listObjectsV2Query(bucket, prefix, continuation ?? "", delimiter ?? "", 1000, ""));
     const keys: string[] = [];
     const prefixes: string[] = [];
     for (const item of page.objects) {
@@ -71,26 +115,34 @@ export class MinioTransport implements S3Transport {
     return { keys, prefixes, next: page.isTruncated ? page.nextContinuationToken : undefined };
   }
 
-  async headBucket(bucket: string, _signal: AbortSignal): Promise<void> {
-    if (!(await this.client.bucketExists(bucket))) throw Object.assign(new Error("NoSuchBucket"), { code: "NoSuchBucket" });
+  async headBucket(bucket: string, signal: AbortSignal): Promise<void> {
+    if (!(await this.call(signal, (client) => client.bucketExists(bucket)))) {
+      throw Object.assign(new Error("NoSuchBucket"), { code: "NoSuchBucket" });
+    }
   }
 
-  async createBucket(bucket: string, _signal: AbortSignal): Promise<void> {
-    await this.client.makeBucket(bucket);
+  async createBucket(bucket: string, signal: AbortSignal): Promise<void> {
+    await this.call(signal, (client) => client.makeBucket(bucket));
   }
 
-  async deleteBucket(bucket: string, _signal: AbortSignal): Promise<void> {
-    await this.client.removeBucket(bucket);
+  async deleteBucket(bucket: string, signal: AbortSignal): Promise<void> {
+    await this.call(signal, (client) => client.removeBucket(bucket));
   }
 
-  async listBuckets(_signal: AbortSignal): Promise<string[]> {
-    return (await this.client.listBuckets()).map((b) => b.name);
+  async listBuckets(signal: AbortSignal): Promise<string[]> {
+    return (await this.call(signal, (client) => client.listBuckets())).map((b) => b.name);
   }
 
   classify(error: unknown): ClassifiedError {
-    const code = (error as { code?: unknown })?.code;
-    if (typeof code === "string" && !/^[A-Z_]+$/.test(code)) return classifyCode(code, undefined);
-    return classifyCode(socketCode(error) ?? (typeof code === "string" ? code : "UnknownError"), undefined);
+    const e = error as { code?: unknown; httpStatusCode?: unknown } | undefined;
+    const status = typeof e?.httpStatusCode === "number" ? e.httpStatusCode : undefined;
+    const code = e?.code;
+    // S3 error codes are CamelCase ("SlowDown"); socket codes are upper case ("ECONNRESET").
+    if (typeof code === "string" && code !== "" && !/^[A-Z_]+$/.test(code)) return classifyCode(code, status);
+    const socket = socketCode(error);
+    if (socket) return classifyCode(socket, status);
+    // The client drops the body of 5xx answers (and HEAD answers have none): only the status is known.
+    return classifyCode(status === undefined ? "UnknownError" : statusCodeName(status), status);
   }
 
   close(): void {

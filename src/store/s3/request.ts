@@ -13,6 +13,21 @@ export interface RequestPolicy {
   maxRetries: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Called before each retry's backoff wait (for logging and tests). */
+  onRetry?: (retry: RetryEvent) => void;
+}
+
+export interface RetryEvent {
+  what: string;
+  /** 1 for the first retry. */
+  retry: number;
+  code: string;
+  delayMs: number;
+}
+
+/** Full jitter: a uniform wait in [0, min(cap, base * 2^retry)) before retry number `retry + 1`. */
+export function backoffDelayMs(retry: number, baseDelayMs = 100, maxDelayMs = 5_000, random: () => number = Math.random): number {
+  return random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
 }
 
 /** Outcomes a caller handles itself (a missing key is not an error for `get`). */
@@ -32,8 +47,6 @@ export async function s3Request<T>(
   attempt: (signal: AbortSignal) => Promise<T>,
   expected: Expected = new Set(),
 ): Promise<T> {
-  const base = policy.baseDelayMs ?? 100;
-  const cap = policy.maxDelayMs ?? 5_000;
   for (let retry = 0; ; retry++) {
     if (signal?.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason });
     const timeout = policy.timeoutMs > 0 ? AbortSignal.timeout(policy.timeoutMs) : new AbortController().signal;
@@ -45,7 +58,9 @@ export async function s3Request<T>(
       const classified = timeout.aborted ? { kind: "retryable" as const, code: "TimeoutError" } : transport.classify(error);
       if (expected.has(classified.kind)) throw new ExpectedOutcome(classified);
       if (classified.kind === "retryable" && retry < policy.maxRetries) {
-        await sleep(Math.random() * Math.min(cap, base * 2 ** retry), undefined, { signal }).catch(() => undefined);
+        const delayMs = backoffDelayMs(retry, policy.baseDelayMs, policy.maxDelayMs);
+        policy.onRetry?.({ what, retry: retry + 1, code: classified.code, delayMs });
+        await sleep(delayMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       throw translate(classified, what, policy, retry, error);
@@ -79,10 +94,12 @@ function translate(c: ClassifiedError, what: string, policy: RequestPolicy, retr
       return new StorageError(`${what} failed: the S3 endpoint ${policy.endpoint} rejected the credentials (${c.code}${status}); check the access key id and secret`);
     case "connection":
       return new StorageError(`${what} failed: cannot connect to the S3 endpoint ${policy.endpoint} (${c.code})`);
-    case "retryable":
+    case "retryable": {
+      const timedOut = c.code === "TimeoutError" ? ` (no response within ${policy.timeoutMs} ms)` : "";
       return new StorageError(
-        `${what} failed at the S3 endpoint ${policy.endpoint} after ${retries + 1} attempt${retries ? "s" : ""}: ${c.code}${status}`,
+        `${what} failed at the S3 endpoint ${policy.endpoint} after ${retries + 1} attempt${retries ? "s" : ""}: ${c.code}${status}${timedOut}`,
       );
+    }
     default:
       return new StorageError(`${what} failed at the S3 endpoint ${policy.endpoint}: ${c.code}${status}`, { cause: redact(error) });
   }

@@ -3,6 +3,7 @@
  * (the AWS SDK and the MinIO client) can be measured against each other and swapped.
  * Transports throw their client's raw errors; `classify` turns them into one vocabulary.
  */
+import { STATUS_CODES } from "node:http";
 
 export type TransportRange = { start: number; end?: number } | { suffix: number };
 
@@ -64,7 +65,7 @@ export function classifyCode(code: string, status: number | undefined): Classifi
   if (code === "InvalidRange" || status === 416) return { kind: "invalid-range", ...c };
   if (CREDENTIAL_CODES.has(code) || status === 403) return { kind: "credentials", ...c };
   if (CONNECTION_CODES.has(code)) return { kind: "connection", ...c };
-  if (RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_S3_CODES.has(code) || (status !== undefined && status >= 500)) {
+  if (RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_S3_CODES.has(code) || status === 408 || status === 429 || (status !== undefined && status >= 500)) {
     return { kind: "retryable", ...c };
   }
   return { kind: "other", ...c };
@@ -84,4 +85,9 @@ export function socketCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** A code for an error response without one (HEAD, empty 5xx bodies): the status's name, "ServiceUnavailable". */
+export function statusCodeName(status: number): string {
+  return (STATUS_CODES[status] ?? `HTTP${status}`).replace(/[^A-Za-z0-9]/g, "");
 }
