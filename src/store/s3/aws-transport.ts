@@ -17,7 +17,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { classifyCode, socketCode, statusCodeName, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
+import { classifyAwsError, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
 import type { S3ConnectionConfig } from "./config.js";
 
 export class AwsTransport implements S3Transport {
@@ -103,15 +103,7 @@ export class AwsTransport implements S3Transport {
   }
 
   classify(error: unknown): ClassifiedError {
-    const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-    const status = e?.$metadata?.httpStatusCode;
-    const socket = socketCode(error);
-    if (socket && status === undefined) return classifyCode(socket, undefined);
-    const code = e?.Code ?? e?.name ?? "UnknownError";
-    // HEAD responses have no body, so the SDK can only report the status.
-    if (status === 404 && (code === "NotFound" || code === "Unknown")) return classifyCode("NotFound", status);
-    if (code === "Unknown" && status !== undefined) return classifyCode(statusCodeName(status), status);
-    return classifyCode(code, status);
+    return classifyAwsError(error);
   }
 
   close(): void {

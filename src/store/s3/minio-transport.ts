@@ -12,7 +12,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { Client } from "minio";
-import { classifyCode, socketCode, statusCodeName, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
+import { classifyMinioError, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
 import type { S3ConnectionConfig } from "./config.js";
 
 interface RequestContext {
@@ -134,15 +134,7 @@ export class MinioTransport implements S3Transport {
   }
 
   classify(error: unknown): ClassifiedError {
-    const e = error as { code?: unknown; httpStatusCode?: unknown } | undefined;
-    const status = typeof e?.httpStatusCode === "number" ? e.httpStatusCode : undefined;
-    const code = e?.code;
-    // S3 error codes are CamelCase ("SlowDown"); socket codes are upper case ("ECONNRESET").
-    if (typeof code === "string" && code !== "" && !/^[A-Z_]+$/.test(code)) return classifyCode(code, status);
-    const socket = socketCode(error);
-    if (socket) return classifyCode(socket, status);
-    // The client drops the body of 5xx answers (and HEAD answers have none): only the status is known.
-    return classifyCode(status === undefined ? "UnknownError" : statusCodeName(status), status);
+    return classifyMinioError(error);
   }
 
   close(): void {

@@ -6,16 +6,16 @@ import { AlreadyExistsError, NotFoundError, StorageError, ValidationError } from
 import { validateByteRange } from "../ranges.js";
 import { validateDirectoryPrefix, validateKey, validateListPrefix } from "../keys.js";
 import type { Backend, ByteRange, DirectoryListing, RequestOptions, SetOptions, Store } from "../store.js";
-import { AwsTransport } from "./aws-transport.js";
 import { bucketNameProblem, type S3ConnectionConfig } from "./config.js";
-import { MinioTransport } from "./minio-transport.js";
+import { LazyTransport } from "./lazy-transport.js";
 import { ExpectedOutcome, s3Request, type RequestPolicy } from "./request.js";
 import type { S3Transport, TransportRange } from "./transport.js";
 
 const DELETE_BATCH = 1000;
 
+/** The configured transport; its client library loads on the first request. */
 export function createTransport(config: S3ConnectionConfig): S3Transport {
-  return config.transport === "minio" ? new MinioTransport(config) : new AwsTransport(config);
+  return new LazyTransport(config);
 }
 
 export function policyOf(config: S3ConnectionConfig): RequestPolicy {

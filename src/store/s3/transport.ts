@@ -91,3 +91,29 @@ export function socketCode(error: unknown): string | undefined {
 export function statusCodeName(status: number): string {
   return (STATUS_CODES[status] ?? `HTTP${status}`).replace(/[^A-Za-z0-9]/g, "");
 }
+
+/** The AWS SDK's errors: a Code or name, and $metadata.httpStatusCode. */
+export function classifyAwsError(error: unknown): ClassifiedError {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  const socket = socketCode(error);
+  if (socket && status === undefined) return classifyCode(socket, undefined);
+  const code = e?.Code ?? e?.name ?? "UnknownError";
+  // HEAD responses have no body, so the SDK can only report the status.
+  if (status === 404 && (code === "NotFound" || code === "Unknown")) return classifyCode("NotFound", status);
+  if (code === "Unknown" && status !== undefined) return classifyCode(statusCodeName(status), status);
+  return classifyCode(code, status);
+}
+
+/** The minio client's errors: an S3 code or a socket code, and the status the transport recorded. */
+export function classifyMinioError(error: unknown): ClassifiedError {
+  const e = error as { code?: unknown; httpStatusCode?: unknown } | undefined;
+  const status = typeof e?.httpStatusCode === "number" ? e.httpStatusCode : undefined;
+  const code = e?.code;
+  // S3 error codes are CamelCase ("SlowDown"); socket codes are upper case ("ECONNRESET").
+  if (typeof code === "string" && code !== "" && !/^[A-Z_]+$/.test(code)) return classifyCode(code, status);
+  const socket = socketCode(error);
+  if (socket) return classifyCode(socket, status);
+  // The client drops the body of 5xx answers (and HEAD answers have none): only the status is known.
+  return classifyCode(status === undefined ? "UnknownError" : statusCodeName(status), status);
+}
