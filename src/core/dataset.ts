@@ -40,6 +40,7 @@ import {
 import { Attributes } from "./attributes.js";
 import type { ChunkIO, ChunkRunOptions } from "./chunk-io.js";
 import { createChunkIO } from "./chunk-layout.js";
+import { ChunkCache, withChunkCache } from "./chunk-cache.js";
 import { forEachLimited, throwIfAborted } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
@@ -60,6 +61,7 @@ export class Dataset {
   private info: ArrayInfo;
   private io: ChunkIO;
   private ownNjobs: number | undefined;
+  private cache: ChunkCache | undefined;
 
   /** Use `Group.getDataset` / `createDataset`; this constructor trusts `info`. */
   constructor(
@@ -69,7 +71,7 @@ export class Dataset {
     private readonly inheritedNjobs: () => number,
   ) {
     this.info = info;
-    this.io = createChunkIO({ store: context.store, path, info });
+    this.io = this.createIO(info);
     this.attrs = new Attributes({
       describe: this.describe,
       readAttributes: () => this.info.attributes,
@@ -124,6 +126,24 @@ export class Dataset {
   set njobs(value: number) {
     if (!Number.isInteger(value) || value < 1) throw new ValidationError(`njobs of ${this.describe} must be a positive integer, got ${value}`);
     this.ownNjobs = value;
+  }
+
+  /**
+   * Keep up to `maxBytes` of decoded chunks in memory (LRU) for repeated overlapping reads; 0 turns
+   * the cache off (the default). Assumes no other process writes this dataset meanwhile.
+   */
+  setChunkCache(maxBytes: number): void {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new ValidationError(`chunk cache size of ${this.describe} must be a non-negative number of bytes, got ${maxBytes}`);
+    }
+    this.cache = maxBytes > 0 ? new ChunkCache(maxBytes) : undefined;
+    this.io = this.createIO(this.info);
+  }
+
+  /** The chunk cache's statistics, when one is on. */
+  get chunkCache(): { maxBytes: number; bytes: number; hits: number; misses: number } | undefined {
+    const c = this.cache;
+    return c && { maxBytes: c.maxBytes, bytes: c.size, hits: c.hits, misses: c.misses };
   }
 
   /** Read a selection (numpy syntax string or items); returns an ndarray of the numpy result shape. */
@@ -184,6 +204,7 @@ export class Dataset {
   async clear(options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     const keys = await this.storedChunkKeys(options.signal);
+    this.cache?.clear();
     await this.context.store.deleteMany(keys, { signal: options.signal });
   }
 
@@ -305,6 +326,7 @@ export class Dataset {
   async deleteChunk(gridIndex: readonly number[], options: { signal?: AbortSignal } = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     if (this.io.shardShape === undefined) {
+      this.cache?.forget(gridIndex.join(","));
       await this.context.store.delete(this.chunkKeyOf(gridIndex), options);
       return;
     }
@@ -389,7 +411,13 @@ export class Dataset {
     assertWritable(this.context, this.describe);
     await this.context.store.set(metadataKey(this.path), encodeMetadata(arrayMetadataJson(info)));
     this.info = info;
-    this.io = createChunkIO({ store: this.context.store, path: this.path, info });
+    this.cache?.clear();
+    this.io = this.createIO(info);
+  }
+
+  private createIO(info: ArrayInfo): ChunkIO {
+    const io = createChunkIO({ store: this.context.store, path: this.path, info });
+    return this.cache ? withChunkCache(io, this.cache) : io;
   }
 }
 

@@ -1,0 +1,99 @@
+/**
+ * An optional cache of decoded chunks (byte-capped LRU, off by default) for repeated overlapping
+ * reads, wrapped around any ChunkIO. It assumes this process is the only writer while it is on:
+ * writes through this dataset invalidate their chunks; writes by others are not seen until evicted.
+ */
+import type { TypedArray } from "../format/index.js";
+import type { ChunkIO, ChunkRef, ChunkRunOptions, ChunkWrite } from "./chunk-io.js";
+
+/** Decoded chunks by grid index, least recently used evicted first once over `maxBytes`. */
+export class ChunkCache {
+  private readonly entries = new Map<string, TypedArray | undefined>();
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  lookup(key: string): { found: boolean; chunk?: TypedArray } {
+    if (!this.entries.has(key)) {
+      this.misses++;
+      return { found: false };
+    }
+    const chunk = this.entries.get(key);
+    this.entries.delete(key);
+    this.entries.set(key, chunk);
+    this.hits++;
+    return { found: true, chunk };
+  }
+
+  /** `undefined` records a chunk known not to be stored (it reads as fill). */
+  remember(key: string, chunk: TypedArray | undefined): void {
+    this.forget(key);
+    const cost = (chunk?.byteLength ?? 0) + 64;
+    if (cost > this.maxBytes) return;
+    this.entries.set(key, chunk);
+    this.bytes += cost;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= (value?.byteLength ?? 0) + 64;
+    }
+  }
+
+  forget(key: string): void {
+    if (!this.entries.has(key)) return;
+    this.bytes -= (this.entries.get(key)?.byteLength ?? 0) + 64;
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}
+
+const keyOf = (gridIndex: readonly number[]) => gridIndex.join(",");
+
+/** `inner` with reads served from `cache` where possible. */
+export function withChunkCache(inner: ChunkIO, cache: ChunkCache): ChunkIO {
+  return {
+    chunkShape: inner.chunkShape,
+    shardShape: inner.shardShape,
+    fill: inner.fill,
+    keyOf: (gridIndex) => inner.keyOf(gridIndex),
+    chunkExists: (gridIndex, signal) => inner.chunkExists(gridIndex, signal),
+    storedChunksOf: (indices, options) => inner.storedChunksOf(indices, options),
+
+    async readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions) {
+      const misses: T[] = [];
+      for (const item of items) {
+        const hit = cache.lookup(keyOf(item.gridIndex));
+        if (hit.found) visit(item, hit.chunk);
+        else misses.push(item);
+      }
+      if (misses.length === 0) return;
+      await inner.readChunks(
+        misses,
+        (item, chunk) => {
+          cache.remember(keyOf(item.gridIndex), chunk);
+          visit(item, chunk);
+        },
+        options,
+      );
+    },
+
+    async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions) {
+      for (const item of items) cache.forget(keyOf(item.gridIndex));
+      try {
+        await inner.writeChunks(items, patch, options);
+      } finally {
+        for (const item of items) cache.forget(keyOf(item.gridIndex));
+      }
+    },
+  };
+}
