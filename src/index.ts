@@ -21,3 +21,22 @@ export { parseDataType, type DataType, type Scalar, type TypedArray } from "./fo
 export { MemoryStore, MemoryBackend, FileSystemStore, FileSystemBackend } from "./store/index.js";
 export type { Store, Backend, ByteRange } from "./store/store.js";
 export { File, H5Group, H5Dataset, ready, type FileMode, type CreateDatasetArgs } from "./h5/file.js";
+export { normaliseSelection, type NormalisedSelection, type AxisSelection } from "./selection/index.js";
+export {
+  readNpy,
+  writeNpy,
+  decodeNpy,
+  encodeNpy,
+  importNpy,
+  exportNpy,
+  NpyReader,
+  NpyWriter,
+  type NpyArray,
+  type NpyInput,
+  type EncodeNpyOptions,
+  type ImportNpyOptions,
+  type ExportNpyOptions,
+  type TransferProgress,
+} from "./npy/index.js";
+export { S3Store, S3Backend, type S3ConnectionInput } from "./store/s3/index.js";
+export { CorruptShardError } from "./format/sharding.js";

@@ -6,6 +6,7 @@ import { DtypeError, ShapeError } from "../errors.js";
 import {
   codecsFor,
   coerceScalar,
+  COMPRESSIONS,
   dataTypeOfTypedArray,
   defaultFillValue,
   parseDataType,
@@ -15,6 +16,7 @@ import {
   type DataType,
   type Scalar,
 } from "../format/index.js";
+import { applyShardOptions } from "./shard-options.js";
 import { isNdArray, isTypedArray, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
@@ -27,12 +29,17 @@ export const createDatasetSchema = z
     shape: z.array(z.number()).optional(),
     dtype: z.string().optional(),
     chunks: z.union([z.number(), z.array(z.number())]).optional(),
+    shards: z.array(z.number()).optional(),
+    shardIndexLocation: z.enum(["start", "end"]).optional(),
     fillValue: scalarSchema.optional(),
     data: z.custom<ArrayInput | NestedArray>((v) => isNdArray(v) || isTypedArray(v) || Array.isArray(v), {
       message: "expected an ndarray, a typed array or a nested array",
     }).optional(),
-    compression: z.enum(["gzip", "none"]).nullable().optional(),
-    compressionLevel: z.number().int().min(0).max(9).optional(),
+    compression: z.enum(COMPRESSIONS).nullable().optional(),
+    // the range depends on the compression: codecsFor checks it and names it
+    compressionLevel: z.number().int().optional(),
+    shuffle: z.boolean().optional(),
+    checksum: z.boolean().optional(),
     attrs: z.record(z.string(), z.unknown()).optional(),
     dimensionNames: z.array(z.string().nullable()).optional(),
     njobs: njobsSchema.optional(),
@@ -72,12 +79,16 @@ export function resolveCreateOptions(options: unknown, what: string): ResolvedCr
     dataType: dtype,
     chunkShape,
     fillValue,
-    codecs: codecsFor({ compression: o.compression ?? undefined, compressionLevel: o.compressionLevel }),
+    codecs: codecsFor(
+      { compression: o.compression, compressionLevel: o.compressionLevel, shuffle: o.shuffle, checksum: o.checksum, dataType: dtype },
+      what,
+    ),
     attributes: o.attrs ?? {},
     chunkKeyEncoding: { name: "default", separator: "/" },
     ...(o.dimensionNames ? { dimensionNames: o.dimensionNames } : {}),
   };
-  return { info, data, njobs: o.njobs };
+  const sharded = applyShardOptions(info, { shards: o.shards, shardIndexLocation: o.shardIndexLocation, chunksGiven: o.chunks !== undefined }, what);
+  return { info: sharded, data, njobs: o.njobs };
 }
 
 export function normaliseFillValue(dtype: DataType, value: Scalar, what: string): Scalar {

@@ -1,14 +1,18 @@
 /** Checks and defaults for the shape, chunks and compression a caller asks for when creating an array. */
 import { ValidationError } from "../errors.js";
+import { DEFAULT_BLOSC_LEVEL } from "./codecs/blosc.js";
 import { DEFAULT_GZIP_LEVEL } from "./codecs/gzip.js";
 import type { CodecSpec } from "./codecs/registry.js";
+import { SHUFFLE_CODEC } from "./codecs/shuffle.js";
+import { DEFAULT_ZSTD_LEVEL } from "./codecs/zstd.js";
+import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL } from "./codecs/zstd-backend.js";
 import { bytesPerElement, type DataType, describe } from "./dataType.js";
 
 /** Chunks chosen by `resolveChunkShape` hold at most about this many bytes. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
 
-export type Compression = "gzip" | "none";
-export const COMPRESSIONS: readonly Compression[] = ["gzip", "none"];
+export type Compression = "zstd" | "gzip" | "blosc" | "none";
+export const COMPRESSIONS: readonly Compression[] = ["zstd", "gzip", "blosc", "none"];
 
 /** A shape: a non-negative integer (1-d) or a list of them. `what` names the argument, e.g. 'shape of dataset "a/b"'. */
 export function validateShape(shape: unknown, what: string): number[] {
@@ -60,24 +64,63 @@ function defaultChunkShape(shape: number[], itemSize: number): number[] {
   return chunk;
 }
 
+export interface CompressionOptions {
+  compression?: Compression | null;
+  /** gzip: 0–9 (default 5); zstd: -131072–22 (default 1); blosc: 0–9 (default 5). */
+  compressionLevel?: number;
+  /** Byte-shuffle elements before compressing (numcodecs.shuffle; Blosc's own shuffle for blosc). */
+  shuffle?: boolean;
+  /** Append a crc32c checksum to every chunk, verified on read. */
+  checksum?: boolean;
+  /** The array's data type: the element size that shuffling uses. */
+  dataType?: DataType;
+}
+
+const LEVELS: Record<Exclude<Compression, "none">, { min: number; max: number; default: number }> = {
+  gzip: { min: 0, max: 9, default: DEFAULT_GZIP_LEVEL },
+  zstd: { min: ZSTD_MIN_LEVEL, max: ZSTD_MAX_LEVEL, default: DEFAULT_ZSTD_LEVEL },
+  blosc: { min: 0, max: 9, default: DEFAULT_BLOSC_LEVEL },
+};
+
 /**
- * The codec list for a compression choice: `bytes` (little endian), then `gzip` at
- * `compressionLevel` (default 5, zarr-python's default too: ~2.5× faster than level 6 at a similar ratio).
+ * The codec list for a compression choice: `bytes` (little endian); then, with `shuffle`, a
+ * byte shuffle by the element size; then the compressor; then, with `checksum`, `crc32c`.
+ * gzip defaults to level 5 (zarr-python's default too: ~2.5× faster than level 6 at a similar
+ * ratio), zstd to level 1 (see DEFAULT_ZSTD_LEVEL), blosc to zstd inside at clevel 5.
  */
-export function codecsFor(options: { compression?: Compression | null; compressionLevel?: number } = {}, what = "compression"): CodecSpec[] {
+export function codecsFor(options: CompressionOptions = {}, owner?: string): CodecSpec[] {
+  const of = owner === undefined ? "" : ` of ${owner}`;
   const compression = options.compression ?? "none";
-  const codecs: CodecSpec[] = [{ name: "bytes", configuration: { endian: "little" } }];
   if (!COMPRESSIONS.includes(compression)) {
-    throw new ValidationError(`${what} ${describe(compression)} is not supported; expected one of ${COMPRESSIONS.map((c) => `"${c}"`).join(", ")}`);
+    throw new ValidationError(`compression ${describe(compression)}${of} is not supported; expected one of ${COMPRESSIONS.map((c) => `"${c}"`).join(", ")}`);
   }
-  const level = options.compressionLevel;
+  const { compressionLevel: level, shuffle = false, checksum = false, dataType } = options;
+  for (const [name, flag] of [["shuffle", shuffle], ["checksum", checksum]] as const) {
+    if (typeof flag !== "boolean") throw new ValidationError(`${name}${of} must be true or false, got ${describe(flag)}`);
+  }
+  if (dataType === undefined && (shuffle || compression === "blosc")) {
+    throw new ValidationError(`the data type is needed to choose the element size for ${shuffle ? "shuffle" : "blosc"}`);
+  }
+  const itemSize = dataType === undefined ? 1 : bytesPerElement(dataType);
+  const codecs: CodecSpec[] = [{ name: "bytes", configuration: { endian: "little" } }];
   if (compression === "none") {
-    if (level !== undefined) throw new ValidationError(`compressionLevel ${describe(level)} was given without a compression`);
-    return codecs;
+    if (level !== undefined) throw new ValidationError(`compressionLevel ${describe(level)}${of} was given without a compression`);
+    if (shuffle) codecs.push({ name: SHUFFLE_CODEC, configuration: { elementsize: itemSize } });
+  } else {
+    const range = LEVELS[compression];
+    if (level !== undefined && (typeof level !== "number" || !Number.isInteger(level) || level < range.min || level > range.max)) {
+      throw new ValidationError(`compressionLevel${of} for ${compression} must be an integer from ${range.min} to ${range.max}, got ${describe(level)}`);
+    }
+    const chosen = level ?? range.default;
+    if (compression === "blosc") {
+      // Blosc shuffles inside its own blocks; bit shuffle is its better choice for 1-byte types
+      const bloscShuffle = !shuffle ? "noshuffle" : itemSize === 1 ? "bitshuffle" : "shuffle";
+      codecs.push({ name: "blosc", configuration: { cname: "zstd", clevel: chosen, shuffle: bloscShuffle, typesize: itemSize, blocksize: 0 } });
+    } else {
+      if (shuffle) codecs.push({ name: SHUFFLE_CODEC, configuration: { elementsize: itemSize } });
+      codecs.push(compression === "gzip" ? { name: "gzip", configuration: { level: chosen } } : { name: "zstd", configuration: { level: chosen, checksum: false } });
+    }
   }
-  if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 9)) {
-    throw new ValidationError(`compressionLevel for gzip must be an integer from 0 to 9, got ${describe(level)}`);
-  }
-  codecs.push({ name: "gzip", configuration: { level: level ?? DEFAULT_GZIP_LEVEL } });
+  if (checksum) codecs.push({ name: "crc32c" });
   return codecs;
 }

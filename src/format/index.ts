@@ -6,7 +6,9 @@
  * - metadata: zarr.json for arrays and groups, built and parsed (zod-validated)
  * - keys: node paths, metadata keys, and the one function mapping a chunk to its store key
  * - arrayOptions: shape / chunks / compression checks and defaults for creating arrays
- * - codecs/: the chunk codec pipeline over a registry (bytes, gzip; add more by registering)
+ * - codecs/: the chunk codec pipeline over a registry: bytes, transpose, numcodecs.shuffle, gzip,
+ *   zstd (node:zlib, zstd-napi or wasm, see zstd-backend.ts), blosc (Blosc 1 read and written in
+ *   TypeScript), crc32c; add more by registering
  * - sharding: the sharding_indexed layout (shard index, inner chunk positions, range coalescing)
  */
 export {
@@ -53,12 +55,24 @@ export {
   codecsFor,
   COMPRESSIONS,
   type Compression,
+  type CompressionOptions,
   DEFAULT_CHUNK_BYTES,
   resolveChunkShape,
   validateShape,
 } from "./arrayOptions.js";
 export { type ChunkCodec, createChunkCodec } from "./codecs/pipeline.js";
 export { DEFAULT_GZIP_LEVEL } from "./codecs/gzip.js";
+export { DEFAULT_ZSTD_LEVEL } from "./codecs/zstd.js";
+export { DEFAULT_BLOSC_LEVEL, BLOSC_CNAMES, BLOSC_SHUFFLES, type BloscCname, type BloscShuffle } from "./codecs/blosc.js";
+export {
+  availableZstdBackends,
+  type ZstdBackend,
+  type ZstdBackendName,
+  useZstdBackend,
+  zstdBackend,
+  ZSTD_MAX_LEVEL,
+  ZSTD_MIN_LEVEL,
+} from "./codecs/zstd-backend.js";
 export {
   type CodecContext,
   type CodecDefinition,

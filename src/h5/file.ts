@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
 import { convertArray, type DataType, type Scalar, type TypedArray } from "../format/index.js";
+import type { CreateDatasetOptions } from "../core/create-options.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import { Pool } from "../core/pool.js";
@@ -39,8 +40,14 @@ export interface CreateDatasetArgs {
   chunks?: number[] | null;
   maxshape?: (number | null)[] | null;
   fillvalue?: Scalar;
-  compression?: number | "gzip" | null;
+  /** "gzip", "zstd" or "blosc"; a number is a gzip level, or the HDF5 filter id 1 (deflate) or 32015 (zstd). */
+  compression?: number | "gzip" | "zstd" | "blosc" | null;
+  /** The level: a number or a one-element list (h5py's tuple). */
   compression_opts?: number | number[];
+  /** Byte-shuffle before compressing, as h5py's shuffle filter. */
+  shuffle?: boolean;
+  /** A per-chunk checksum, as h5py's fletcher32 filter (stored as Zarr's crc32c). */
+  fletcher32?: boolean;
 }
 
 abstract class H5Node<T extends Group | Dataset> {
@@ -114,15 +121,13 @@ export class H5Group extends H5Node<Group> {
     const dtype = args.dtype ? parseH5Dtype(args.dtype) : plain ? guessPlainArrayDtype(plain) : undefined;
     // h5wasm reads a plain number as a 0-d dataset and a flat list as the C-order values of `shape`
     const data = plain ? convertArray(plain, dtype as DataType, `data of dataset "${args.name}"`) : (args.data as TypedArray | undefined);
-    const level = compressionLevel(args);
     const dataset = await group.createDataset(args.name, {
       data,
       shape: args.shape ?? (typeof args.data === "number" ? [] : undefined),
       dtype,
       chunks: args.chunks ?? undefined,
       fillValue: args.fillvalue,
-      compression: level === undefined ? undefined : "gzip",
-      compressionLevel: level,
+      ...compressionOptions(args),
     });
     return new H5Dataset(dataset);
   }
@@ -262,13 +267,22 @@ function guessPlainArrayDtype(data: number[]): DataType {
   return data.every(Number.isInteger) ? "int32" : "float64";
 }
 
-function compressionLevel(args: CreateDatasetArgs): number | undefined {
+/** HDF5 filter ids h5py/hdf5plugin scripts pass as `compression`. */
+const DEFLATE_FILTER = 1;
+const ZSTD_FILTER = 32015;
+
+/** h5py's compression, compression_opts, shuffle and fletcher32 as dosna's createDataset options. */
+function compressionOptions(args: CreateDatasetArgs): Pick<CreateDatasetOptions, "compression" | "compressionLevel" | "shuffle" | "checksum"> {
+  const flags = { shuffle: args.shuffle || undefined, checksum: args.fletcher32 || undefined };
   // h5wasm treats a falsy compression (undefined, null, 0) as none
-  if (!args.compression) return undefined;
-  if (args.compression !== "gzip" && args.compression !== 1 && !(typeof args.compression === "number" && args.compression_opts === undefined)) {
-    throw new ValidationError(`compression ${JSON.stringify(args.compression)} of dataset "${args.name}" is not supported: expected "gzip" or a gzip level`);
-  }
-  if (typeof args.compression === "number" && args.compression_opts === undefined) return args.compression;
-  const opts = args.compression_opts;
-  return Array.isArray(opts) ? opts[0] : (opts ?? 4);
+  if (!args.compression) return flags;
+  const opts = Array.isArray(args.compression_opts) ? args.compression_opts[0] : args.compression_opts;
+  const c = args.compression;
+  if (typeof c === "number" && opts === undefined && c !== ZSTD_FILTER) return { ...flags, compression: "gzip", compressionLevel: c };
+  if (c === "gzip" || c === DEFLATE_FILTER) return { ...flags, compression: "gzip", compressionLevel: opts ?? 4 }; // h5py's default gzip level
+  if (c === "zstd" || c === ZSTD_FILTER) return { ...flags, compression: "zstd", compressionLevel: opts };
+  if (c === "blosc") return { ...flags, compression: "blosc", compressionLevel: opts };
+  throw new ValidationError(
+    `compression ${JSON.stringify(c)} of dataset "${args.name}" is not supported: expected "gzip" (or a gzip level 0–9, or filter ${DEFLATE_FILTER}), "zstd" (or filter ${ZSTD_FILTER}) or "blosc"`,
+  );
 }

@@ -53,17 +53,44 @@ describe("resolveChunkShape", () => {
 });
 
 describe("codecsFor", () => {
+  const bytes = { name: "bytes", configuration: { endian: "little" } };
   it("bytes, then gzip at the requested level (5 by default)", () => {
-    const bytes = { name: "bytes", configuration: { endian: "little" } };
     expect(codecsFor({})).toEqual([bytes]);
     expect(codecsFor({ compression: null })).toEqual([bytes]);
     expect(codecsFor({ compression: "none" })).toEqual([bytes]);
     expect(codecsFor({ compression: "gzip" })).toEqual([bytes, { name: "gzip", configuration: { level: 5 } }]);
     expect(codecsFor({ compression: "gzip", compressionLevel: 9 })).toEqual([bytes, { name: "gzip", configuration: { level: 9 } }]);
   });
-  it("rejects unknown compressions and bad levels", () => {
-    expect(() => codecsFor({ compression: "zstd" as "gzip" })).toThrow(/compression "zstd" is not supported; expected one of "gzip", "none"/);
-    expect(() => codecsFor({ compression: "gzip", compressionLevel: 10 })).toThrow(ValidationError);
+  it("zstd at level 1 by default, any zstd level on request", () => {
+    expect(codecsFor({ compression: "zstd" })).toEqual([bytes, { name: "zstd", configuration: { level: 1, checksum: false } }]);
+    expect(codecsFor({ compression: "zstd", compressionLevel: -5 })).toEqual([bytes, { name: "zstd", configuration: { level: -5, checksum: false } }]);
+    expect(codecsFor({ compression: "zstd", compressionLevel: 22 })[1]).toEqual({ name: "zstd", configuration: { level: 22, checksum: false } });
+  });
+  it("shuffle by the element size before the compressor, crc32c last", () => {
+    expect(codecsFor({ compression: "zstd", shuffle: true, checksum: true, dataType: "int16" })).toEqual([
+      bytes,
+      { name: "numcodecs.shuffle", configuration: { elementsize: 2 } },
+      { name: "zstd", configuration: { level: 1, checksum: false } },
+      { name: "crc32c" },
+    ]);
+    expect(codecsFor({ compression: "gzip", shuffle: true, dataType: "float64" })[1]).toEqual({ name: "numcodecs.shuffle", configuration: { elementsize: 8 } });
+    expect(codecsFor({ checksum: true })).toEqual([bytes, { name: "crc32c" }]);
+  });
+  it("blosc shuffles inside (bit shuffle for 1-byte types), with the element size as typesize", () => {
+    const blosc = (shuffle: string, typesize: number, clevel = 5) => ({ name: "blosc", configuration: { cname: "zstd", clevel, shuffle, typesize, blocksize: 0 } });
+    expect(codecsFor({ compression: "blosc", dataType: "float32" })).toEqual([bytes, blosc("noshuffle", 4)]);
+    expect(codecsFor({ compression: "blosc", shuffle: true, dataType: "float64", compressionLevel: 9 })).toEqual([bytes, blosc("shuffle", 8, 9)]);
+    expect(codecsFor({ compression: "blosc", shuffle: true, dataType: "uint8" })).toEqual([bytes, blosc("bitshuffle", 1)]);
+  });
+  it("rejects unknown compressions and bad levels, naming the allowed values", () => {
+    expect(() => codecsFor({ compression: "lz4" as "gzip" })).toThrow(/compression "lz4" is not supported; expected one of "zstd", "gzip", "blosc", "none"/);
+    expect(() => codecsFor({ compression: "gzip", compressionLevel: 10 }, 'dataset "a"')).toThrow(
+      /compressionLevel of dataset "a" for gzip must be an integer from 0 to 9, got 10/,
+    );
+    expect(() => codecsFor({ compression: "zstd", compressionLevel: 23 })).toThrow(/for zstd must be an integer from -131072 to 22, got 23/);
+    expect(() => codecsFor({ compression: "zstd", compressionLevel: 1.5 })).toThrow(ValidationError);
+    expect(() => codecsFor({ compression: "blosc", compressionLevel: -1, dataType: "int8" })).toThrow(/for blosc must be an integer from 0 to 9/);
     expect(() => codecsFor({ compressionLevel: 3 })).toThrow(/without a compression/);
+    expect(() => codecsFor({ compression: "zstd", shuffle: true })).toThrow(/data type is needed/);
   });
 });

@@ -1,8 +1,13 @@
 /** The codec chain of an array: typed array ⇄ stored chunk bytes. */
 import { CorruptChunkError, DtypeError, ShapeError, ValidationError } from "../../errors.js";
 import { dataTypeOfTypedArray, type DataType, type TypedArray, typedArrayMatches } from "../dataType.js";
+import "./blosc.js";
 import "./bytes.js";
+import "./crc32c.js";
 import "./gzip.js";
+import "./shuffle.js";
+import "./transpose.js";
+import "./zstd.js";
 import {
   type ArrayToArrayCodec,
   type ArrayToBytesCodec,

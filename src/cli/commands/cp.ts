@@ -1,0 +1,45 @@
+/** dosna cp SRC DST: copy a dataset, group or pool between any two pools (see ../copy.ts). */
+import { Dataset, type CreateDatasetOptions } from "../../index.js";
+import type { Cli } from "../context.js";
+import { copyTree } from "../copy.js";
+import { describeLocation } from "../locations.js";
+import { formatBytes, formatDuration, parseChunks } from "../text.js";
+
+export interface CpOptions {
+  overwrite?: boolean;
+  chunks?: string;
+  compression?: string;
+  compressionLevel?: number;
+}
+
+export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options: CpOptions): Promise<void> {
+  const source = await cli.openNode(sourceUrl, { readOnly: true });
+  const targetLocation = await cli.locate(targetUrl);
+  if (source.node instanceof Dataset) cli.requireNodePath(targetLocation, "dataset");
+  const targetPool = await cli.openPool(targetLocation, { create: true });
+  const progress = cli.progress(`cp ${describeLocation(source.location)}`, "chunks");
+  const began = Date.now();
+  let stats;
+  try {
+    stats = await copyTree(source, { pool: targetPool, path: targetLocation.node }, {
+      overwrite: options.overwrite,
+      chunks: parseChunks(options.chunks),
+      compression: options.compression as CreateDatasetOptions["compression"],
+      compressionLevel: options.compressionLevel,
+      njobs: cli.connections.njobs,
+      signal: cli.signal,
+      progress,
+    });
+  } finally {
+    progress.stop();
+  }
+  const parts = [
+    `${stats.written} written${stats.reencoded ? ` (${stats.reencoded} re-encoded)` : ""}${stats.bytes ? `, ${formatBytes(stats.bytes)} copied as stored` : ""}`,
+    ...(stats.skipped ? [`${stats.skipped} already present and equal`] : []),
+    ...(stats.removed ? [`${stats.removed} stale removed`] : []),
+  ];
+  cli.report(
+    `copied ${describeLocation(source.location)} to ${describeLocation(targetLocation)}: ${stats.datasets} dataset${stats.datasets === 1 ? "" : "s"}, ` +
+      `${stats.groups} group${stats.groups === 1 ? "" : "s"}; chunks: ${parts.join(", ")}; ${formatDuration((Date.now() - began) / 1000)}`,
+  );
+}

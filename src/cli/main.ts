@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+/**
+ * cli/: the `dosna` command. main.ts declares the commands and their options (commander) and turns
+ * failures into one line and an exit code; commands/ holds what each command does, written
+ * against the public API (../index.js) only.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { AbortedError } from "../index.js";
+import { Cli, type GlobalOptions } from "./context.js";
+import { cp } from "./commands/cp.js";
+import { get } from "./commands/get.js";
+import { info, ls } from "./commands/inspect.js";
+import { attrs, create, rm } from "./commands/modify.js";
+import { exportCommand, importCommand } from "./commands/npy.js";
+import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
+
+const URL_HELP = `
+URLs
+  s3://BUCKET/PATH             PATH inside the pool BUCKET
+  s3://BUCKET/PREFIX::PATH     PATH inside the pool stored under PREFIX in BUCKET
+  memory:POOL/PATH             a scratch pool in memory (gone when the command exits)
+  DIR/PATH, file:///DIR/PATH   a local pool: walking up from PATH, the pool is the outermost
+                               directory of the unbroken chain of directories holding a zarr.json
+  DIR::PATH                    a local pool named explicitly (DIR is the pool directory); needed
+                               to create a pool implicitly, e.g. dosna import a.npy ./new::a
+  "::" always splits pool and path; PATH "" (or none) is the pool itself.
+
+  S3 endpoint and keys: DOSNA_ENDPOINT, DOSNA_ACCESS_KEY_ID, DOSNA_SECRET_ACCESS_KEY (and
+  DOSNA_REGION, DOSNA_NJOBS, ...), or a config file (--config FILE or DOSNA_CONFIG; see
+  ceph.sample.conf). Variables override the file.
+
+Exit codes: 0 ok, 1 bad input or usage (one line on stderr), 2 storage error, 130 interrupted.
+Progress goes to stderr: a bar on a terminal, a line every 2 s otherwise, none with --quiet.`;
+
+function positiveInteger(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command: Command) => Promise<void>): Command {
+  const program = new Command("dosna")
+    .description("Inspect, create, import, export and copy dosna / Zarr v3 arrays on S3 (Ceph RGW, MinIO, AWS), local directories or memory.")
+    .version(version(), "-V, --version")
+    .option("--config <file>", "dosna config file for s3:// URLs (endpoint, keys; see ceph.sample.conf)")
+    .option("-j, --njobs <n>", "chunks transferred concurrently (default: DOSNA_NJOBS or 8)", positiveInteger("--njobs"))
+    .option("-q, --quiet", "no progress and no summary lines")
+    .option("-v, --verbose", "print the stack trace of errors")
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`dosna: ${text.replace(/^error: /, "")}`) })
+    .addHelpText("after", URL_HELP);
+
+  const compression = () => new Option("--compression <name>", "chunk compression: gzip, none, or any other the library supports");
+  const level = () => new Option("--compression-level <n>", "gzip level 0-9").argParser(positiveIntegerOrZero);
+
+  program
+    .command("ls")
+    .description("list pools (at a directory or s3:// root), or the groups and datasets of a pool or group")
+    .argument("[url]", "a pool, group or dataset, or a directory / s3:// holding pools", ".")
+    .option("-r, --recursive", "list nested groups too")
+    .option("--json", "machine-readable output")
+    .action((url: string, opts, cmd: Command) => run((cli) => ls(cli, url, opts), cmd));
+
+  program
+    .command("info")
+    .description("metadata, attributes and storage of a dataset, group or pool (chunks written vs possible, compression ratio)")
+    .argument("<url>")
+    .option("--json", "machine-readable output")
+    .action((url: string, opts, cmd: Command) => run((cli) => info(cli, url, opts), cmd));
+
+  program
+    .command("get")
+    .description('print a selection of a dataset as numpy prints it, e.g. dosna get ./pool/data "0, :, 10:20"')
+    .argument("<url>", "a dataset")
+    .argument("[selection]", "numpy index syntax: integers, start:stop:step, ..., [1, 5, 7] (default: everything)")
+    .option("--json", 'print {"shape", "dtype", "data"} as JSON (NaN/Infinity as strings)')
+    .action((url: string, selection: string | undefined, opts, cmd: Command) => run((cli) => get(cli, url, selection, opts), cmd));
+
+  program
+    .command("create")
+    .description("create a dataset (--shape and --dtype), a group (--group) or a pool (--pool)")
+    .argument("<url>")
+    .option("--shape <dims>", 'e.g. "100,200" ("" or "()" for 0-d)')
+    .option("--dtype <type>", "bool, int8..int64, uint8..uint64, float32, float64 (numpy spellings too)")
+    .option("--chunks <dims>", "chunk shape, or one number for every axis (default: about 1 MiB chunks)")
+    .option("--fill-value <value>", "value of unwritten elements: a number, nan, inf, true, false")
+    .addOption(compression())
+    .addOption(level())
+    .option("--attrs <json>", 'attributes as a JSON object, e.g. \'{"units": "m"}\'')
+    .option("--dimension-names <names>", "comma-separated axis names")
+    .option("--group", "create a group")
+    .option("--pool", "create a pool: the whole URL is the pool (a directory, BUCKET or BUCKET/PREFIX, memory:NAME)")
+    .action((url: string, opts, cmd: Command) => run((cli) => create(cli, url, opts), cmd));
+
+  program
+    .command("rm")
+    .description("delete a dataset, a group (with its contents) or a pool (with its contents); asks first")
+    .argument("<url>")
+    .option("-y, --yes", "do not ask (required when stdin is not a terminal)")
+    .action((url: string, opts, cmd: Command) => run((cli) => rm(cli, url, opts), cmd));
+
+  program
+    .command("attrs")
+    .description("show all attributes (JSON), show one (NAME), set one (NAME VALUE; VALUE is JSON, else a string), or --delete NAME")
+    .argument("<url>", "a dataset, group or pool")
+    .argument("[name]")
+    .argument("[value]")
+    .option("--delete <name>", "delete an attribute (repeatable)", collect)
+    .action((url: string, name: string | undefined, value: string | undefined, opts, cmd: Command) => run((cli) => attrs(cli, url, name, value, opts), cmd));
+
+  program
+    .command("import")
+    .description("create a dataset from a .npy file (streamed chunk row by chunk row; any size)")
+    .argument("<file>", ".npy file (v1/v2/v3, C or Fortran order, either byte order)")
+    .argument("<url>", "the dataset to create")
+    .option("--chunks <dims>", "chunk shape, or one number for every axis")
+    .addOption(compression())
+    .addOption(level())
+    .option("--fill-value <value>", "fill value of the new dataset")
+    .option("--overwrite", "replace an existing dataset or group at URL")
+    .action((file: string, url: string, opts, cmd: Command) => run((cli) => importCommand(cli, file, url, opts), cmd));
+
+  program
+    .command("export")
+    .description("write a dataset (or --slice of it) to a .npy file (C order, little endian; streamed)")
+    .argument("<url>", "a dataset")
+    .argument("<file>", "the .npy file to write")
+    .option("--slice <selection>", 'numpy index syntax, e.g. "::2, 10:20"')
+    .option("--overwrite", "replace an existing file")
+    .action((url: string, file: string, opts, cmd: Command) => run((cli) => exportCommand(cli, url, file, opts), cmd));
+
+  program
+    .command("cp")
+    .description(
+      "copy a dataset, group or pool to another place or store; stored chunks are copied as they are when the layout matches; " +
+        "rerunning after an interruption skips chunks already copied",
+    )
+    .argument("<src>")
+    .argument("<dst>", "the path the copy gets (a pool URL to copy a pool or group into a pool's root)")
+    .option("--overwrite", "replace destination nodes of another kind, shape or dtype")
+    .option("--chunks <dims>", "re-chunk datasets created by the copy")
+    .addOption(compression())
+    .addOption(level())
+    .action((src: string, dst: string, opts, cmd: Command) => run((cli) => cp(cli, src, dst, opts), cmd));
+
+  return program;
+}
+
+function positiveIntegerOrZero(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("must be an integer");
+  return n;
+}
+
+/**
+ * The AWS SDK warns on every run under Node 20 that its future versions will need Node 22: noise on
+ * a command line, and it would break the one-line error contract. It has a switch for that.
+ */
+function silenceSdkNodeVersionNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+}
+
+export async function main(argv: string[]): Promise<number> {
+  silenceSdkNodeVersionNotice();
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+    process.stderr.write("\ndosna: interrupting (Ctrl-C again to quit at once)\n");
+    controller.abort(new AbortedError("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+
+  let cli: Cli | undefined;
+  let globals: GlobalOptions = { verbose: argv.includes("-v") || argv.includes("--verbose") };
+  const program = buildProgram(async (action, command) => {
+    globals = command.optsWithGlobals<GlobalOptions>();
+    cli = new Cli(globals, controller.signal);
+    await action(cli);
+  });
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT_OK : EXIT_USER_ERROR;
+    }
+    const failure = controller.signal.aborted && !(error instanceof AbortedError) ? new AbortedError("interrupted", { cause: error }) : error;
+    process.stderr.write(describeFailure(failure, { verbose: globals.verbose ?? false, secrets: cli?.connections.secrets() ?? [] }) + "\n");
+    return exitCodeOf(failure);
+  } finally {
+    await cli?.connections.close().catch(() => undefined);
+    process.off("SIGINT", onSigint);
+  }
+}
+
+main(process.argv).then((code) => process.exit(code));

@@ -1,0 +1,48 @@
+/**
+ * How much of a dataset is stored: chunks written vs possible, and bytes where the store can tell
+ * cheaply (a local directory: stat; memory: the objects themselves). The Store contract lists keys
+ * without sizes, so on S3 the byte count is left unknown rather than fetched object by object.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { FileSystemStore, MemoryStore, type Dataset, type Store } from "../index.js";
+
+export interface StoredSummary {
+  storedChunks: number;
+  possibleChunks: number;
+  /** Bytes of the stored chunk objects; undefined when the store cannot say without reading them. */
+  storedBytes?: number;
+  /** What the stored chunks hold decoded (chunks are stored full-size, edge chunks padded). */
+  decodedBytes: number;
+}
+
+export async function storedSummary(dataset: Dataset, signal?: AbortSignal): Promise<StoredSummary> {
+  const storedChunks = (await dataset.storedChunkIndices(signal)).length;
+  const possibleChunks = dataset.chunkGrid.reduce((a, b) => a * b, 1);
+  const chunkBytes = dataset.chunks.reduce((a, b) => a * b, 1) * itemSize(dataset);
+  const storedBytes = await objectBytes(dataset.context.store, `${dataset.path}/`, `${dataset.path}/zarr.json`, signal);
+  return { storedChunks, possibleChunks, storedBytes, decodedBytes: storedChunks * chunkBytes };
+}
+
+function itemSize(dataset: Dataset): number {
+  return { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8 }[dataset.dtype];
+}
+
+/** Total size of the objects under `prefix` (except `exclude`), or undefined for stores without cheap sizes. */
+async function objectBytes(store: Store, prefix: string, exclude: string, signal?: AbortSignal): Promise<number | undefined> {
+  const size = sizeReader(store);
+  if (!size) return undefined;
+  const limit = pLimit(32);
+  const pending: Promise<number>[] = [];
+  for await (const key of store.list(prefix, { signal })) if (key !== exclude) pending.push(limit(() => size(key)));
+  return (await Promise.all(pending)).reduce((a, b) => a + b, 0);
+}
+
+function sizeReader(store: Store): ((key: string) => Promise<number>) | undefined {
+  if (store instanceof FileSystemStore) {
+    return async (key) => (await stat(join(store.root, ...key.split("/"))).catch(() => undefined))?.size ?? 0;
+  }
+  if (store instanceof MemoryStore) return async (key) => (await store.get(key))?.length ?? 0;
+  return undefined;
+}
