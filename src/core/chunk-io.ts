@@ -83,6 +83,12 @@ export class ChunkFill {
     return this.cache;
   }
 
+  /** A new chunk of fill values, the caller's to change. */
+  freshChunk(): TypedArray {
+    if (this.isZero()) return allocateTypedArray(this.info.dataType, this.chunkShape.reduce((a, b) => a * b, 1));
+    return this.chunk().slice();
+  }
+
   /** A zero fill value: freshly allocated output already holds it. */
   isZero(): boolean {
     const fill = this.info.fillValue;
@@ -163,7 +169,8 @@ export class ChunkPerObjectIO implements ChunkIO {
   private async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
     const key = this.keyOf(gridIndex);
     const bytes = await this.context.store.get(key, undefined, { signal });
-    return bytes === undefined ? undefined : this.codec.decode(bytes, key);
+    // Stores hand the caller bytes of its own, so an uncompressed chunk can be viewed, not copied.
+    return bytes === undefined ? undefined : this.codec.decode(bytes, key, { owned: true });
   }
 
   /** Read-modify-write under the process-wide chunk lock; a chunk that ends up all fill is deleted. */
@@ -171,10 +178,10 @@ export class ChunkPerObjectIO implements ChunkIO {
     const key = this.keyOf(item.gridIndex);
     const store = this.context.store;
     await withChunkLock(store.description, key, async () => {
-      const chunk = (item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal)) ?? this.fill.chunk().slice();
+      const chunk = (item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal)) ?? this.fill.freshChunk();
       patch(item, chunk);
       if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
-      else await store.set(key, await this.codec.encode(chunk), { signal });
+      else await store.set(key, await this.codec.encode(chunk, { consume: true }), { signal });
     });
   }
 }

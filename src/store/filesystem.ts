@@ -127,9 +127,13 @@ export class FileSystemStore implements Store {
         }
         throw storageError(operation, tempPath, error);
       }
+      let renamed = false;
       try {
         if (options.ifNoneMatch) await this.#linkExclusive(tempPath, finalPath, key);
-        else await fs.rename(tempPath, finalPath);
+        else {
+          await fs.rename(tempPath, finalPath);
+          renamed = true;
+        }
         return;
       } catch (error) {
         if (error instanceof AlreadyExistsError) throw error;
@@ -137,8 +141,8 @@ export class FileSystemStore implements Store {
         if (errorCode(error) === "ENOENT" && retryAllowed) continue;
         throw storageError(operation, finalPath, error);
       } finally {
-        // After a rename this is a harmless ENOENT; after a link it drops the extra name.
-        await removeQuietly(tempPath);
+        // After a link this drops the extra name; after a failure, the temp file. A rename left nothing.
+        if (!renamed) await removeQuietly(tempPath);
       }
     }
   }

@@ -35,7 +35,10 @@ export interface DirectoryListing {
 export interface Store {
   /** Human-readable location, used in error messages ("fs:/data/pool", "s3://bucket/prefix"). Never contains secrets. */
   readonly description: string;
-  /** The bytes at `key` (or a range of them), or undefined when the key does not exist. */
+  /**
+   * The bytes at `key` (or a range of them), or undefined when the key does not exist. The returned
+   * bytes belong to the caller: the store keeps no reference to them.
+   */
   get(key: string, range?: ByteRange, options?: RequestOptions): Promise<Uint8Array | undefined>;
   set(key: string, value: Uint8Array, options?: SetOptions): Promise<void>;
   /** Deleting a missing key is not an error. */

@@ -20,10 +20,17 @@ import {
 } from "./registry.js";
 
 export interface ChunkCodec {
-  /** The stored bytes of a whole chunk (product(chunkShape) elements, C order). Always new memory. */
-  encode(chunk: TypedArray): Promise<Uint8Array>;
-  /** A fresh typed array of the chunk stored at `key`; CorruptChunkError naming `key` if it cannot be decoded. */
-  decode(bytes: Uint8Array, key: string): Promise<TypedArray>;
+  /**
+   * The stored bytes of a whole chunk (product(chunkShape) elements, C order). New memory unless
+   * `consume` says the caller gives the chunk up: then an uncompressed encoding may view it.
+   */
+  encode(chunk: TypedArray, options?: { consume?: boolean }): Promise<Uint8Array>;
+  /**
+   * The typed array of the chunk stored at `key`; CorruptChunkError naming `key` if it cannot be
+   * decoded. With `owned` (the caller hands over `bytes`) an uncompressed chunk may view them
+   * instead of being copied.
+   */
+  decode(bytes: Uint8Array, key: string, options?: { owned?: boolean }): Promise<TypedArray>;
 }
 
 interface Named<T> {
@@ -101,7 +108,7 @@ export function createChunkCodec(info: { dataType: DataType; chunkShape: readonl
   const { arrayToArray, arrayToBytes, bytesToBytes } = chain;
   const length = info.chunkShape.reduce((a, b) => a * b, 1);
   return {
-    async encode(chunk: TypedArray): Promise<Uint8Array> {
+    async encode(chunk: TypedArray, options: { consume?: boolean } = {}): Promise<Uint8Array> {
       if (!typedArrayMatches(chunk, info.dataType)) {
         throw new DtypeError(`cannot encode a ${dataTypeOfTypedArray(chunk)} chunk (${chunk.constructor.name}) for data type ${info.dataType}`);
       }
@@ -114,14 +121,14 @@ export function createChunkCodec(info: { dataType: DataType; chunkShape: readonl
       for (const { codec } of arrayToArray) array = await codec.encode(array);
       let bytes = arrayToBytes.codec.encode(array);
       // Never hand back a view of the caller's chunk: the store may keep the bytes.
-      if (bytesToBytes.length === 0) return bytes.buffer === array.buffer ? bytes.slice() : bytes;
+      if (bytesToBytes.length === 0) return bytes.buffer === array.buffer && !options.consume ? bytes.slice() : bytes;
       for (const { codec } of bytesToBytes) bytes = await codec.encode(bytes);
       return bytes;
     },
-    async decode(bytes: Uint8Array, key: string): Promise<TypedArray> {
+    async decode(bytes: Uint8Array, key: string, options: { owned?: boolean } = {}): Promise<TypedArray> {
       let stage = "";
       try {
-        let owned = false;
+        let owned = options.owned ?? false;
         for (let i = bytesToBytes.length - 1; i >= 0; i--) {
           stage = bytesToBytes[i].name;
           bytes = await bytesToBytes[i].codec.decode(bytes);
