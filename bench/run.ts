@@ -56,10 +56,16 @@ if (storesWanted.includes("s3")) {
   }
 }
 
+// Cases run as compiled JavaScript, so that their peak RSS is not inflated by the TypeScript loader.
+const repoRoot = join(import.meta.dirname, "..");
+execFileSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", join(repoRoot, "tsconfig.bench.json")], { stdio: "inherit" });
+const caseScript = join(repoRoot, ".bench-build", "bench", "case.js");
+
 function runCase(spec: CaseSpec): CaseResult {
-  const out = execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "case.ts"), JSON.stringify(spec)], {
+  const out = execFileSync(process.execPath, [caseScript, JSON.stringify(spec)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     maxBuffer: 1 << 20,
   });
   return JSON.parse(out.trim().split("\n").pop()!) as CaseResult;
