@@ -126,7 +126,7 @@ export async function copyTree(source: CopyEnds, target: { pool: Pool; path: str
     await copyObject(sourceStore, metadataKeyOf(job.source.path), targetStore, metadataKeyOf(job.path), signal);
   }
 
-  const limit = pLimit(options.njobs);
+  const run: CopyRun = { limit: pLimit(options.njobs), stats, advance, signal };
   for (const job of datasets) {
     if (job.replace) await target.pool.delete(job.path);
     const parent = job.path.includes("/") ? job.path.slice(0, job.path.lastIndexOf("/")) : "";
@@ -154,12 +154,12 @@ export async function copyTree(source: CopyEnds, target: { pool: Pool; path: str
     if (sameStorageLayout(job.source, destination)) {
       // Make the metadata (attributes included) identical, then copy the objects as stored.
       if (resuming) await copyObject(sourceStore, metadataKeyOf(job.source.path), targetStore, metadataKeyOf(job.path), signal);
-      await copyRaw(job, sourceStore, targetStore, resuming, limit, stats, advance, signal);
+      await copyRaw(job, sourceStore, targetStore, resuming, run);
     } else {
       total += destination.chunkGrid.reduce((a, b) => a * b, 1) - job.sourceKeys.length;
       options.progress?.start(total);
       if (resuming) await replaceAttributes(destination, job.source.attrs.toJSON());
-      await copyReencoded(job.source, destination, resuming, limit, stats, advance, signal);
+      await copyReencoded(job.source, destination, resuming, run);
     }
   }
   return stats;
@@ -219,16 +219,16 @@ function sameStorageLayout(a: Dataset, b: Dataset): boolean {
   );
 }
 
-async function copyRaw(
-  job: DatasetJob,
-  from: Store,
-  to: Store,
-  resuming: boolean,
-  limit: ReturnType<typeof pLimit>,
-  stats: CopyStats,
-  advance: () => void,
-  signal?: AbortSignal,
-): Promise<void> {
+/** What every dataset copy of one run shares: the concurrency limit, the running totals and progress. */
+interface CopyRun {
+  limit: ReturnType<typeof pLimit>;
+  stats: CopyStats;
+  /** Count one object or chunk done. */
+  advance: () => void;
+  signal?: AbortSignal;
+}
+
+async function copyRaw(job: DatasetJob, from: Store, to: Store, resuming: boolean, { limit, stats, advance, signal }: CopyRun): Promise<void> {
   const sourcePrefix = `${job.source.path}/`;
   const targetPrefix = `${job.path}/`;
   const present = new Set(resuming ? await chunkObjectKeys(to, job.path, signal) : []);
@@ -261,18 +261,11 @@ async function copyRaw(
   stats.removed += stale.length;
 }
 
-async function copyReencoded(
-  source: Dataset,
-  target: Dataset,
-  resuming: boolean,
-  limit: ReturnType<typeof pLimit>,
-  stats: CopyStats,
-  advance: () => void,
-  signal?: AbortSignal,
-): Promise<void> {
+async function copyReencoded(source: Dataset, target: Dataset, resuming: boolean, { limit, stats, advance, signal }: CopyRun): Promise<void> {
   const tasks: Promise<void>[] = [];
-  for (const grid of gridIndices(target.chunkGrid)) {
-    const region: SelectionItem[] = grid.map((g, a) => slice(g * target.chunks[a], Math.min(target.shape[a], (g + 1) * target.chunks[a])));
+  for (const chunk of target.iterChunks()) {
+    const { origin, shape } = chunk;
+    const region: SelectionItem[] = origin.map((o, a) => slice(o, o + shape[a]));
     tasks.push(
       limit(async () => {
         const values = await source.get(region, { signal, njobs: 1 });
@@ -294,20 +287,6 @@ async function replaceAttributes(dataset: Dataset, attributes: Record<string, un
   if (JSON.stringify(dataset.attrs.toJSON()) === JSON.stringify(attributes)) return;
   for (const key of dataset.attrs.keys()) if (!Object.hasOwn(attributes, key)) await dataset.attrs.delete(key);
   await dataset.attrs.update(attributes);
-}
-
-function* gridIndices(grid: readonly number[]): Generator<number[]> {
-  if (grid.some((g) => g === 0)) return;
-  const index = new Array<number>(grid.length).fill(0);
-  for (;;) {
-    yield [...index];
-    let axis = grid.length - 1;
-    for (; axis >= 0; axis--) {
-      if (++index[axis] < grid[axis]) break;
-      index[axis] = 0;
-    }
-    if (axis < 0) return;
-  }
 }
 
 function bytesOf(data: ArrayBufferView): Uint8Array {

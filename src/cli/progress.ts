@@ -15,6 +15,18 @@ export interface Progress {
   stop(): void;
 }
 
+/** An onProgress callback driving `progress`: started at the first report (which brings the total), updated at every one. */
+export function progressReporter(progress: Progress): (report: { done: number; total: number }) => void {
+  let started = false;
+  return ({ done, total }) => {
+    if (!started) {
+      started = true;
+      progress.start(total);
+    }
+    progress.update(done);
+  };
+}
+
 export type ProgressMode = "bar" | "lines" | "none";
 
 export function progressMode(options: { quiet?: boolean }, stream: NodeJS.WriteStream = process.stderr): ProgressMode {

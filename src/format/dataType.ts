@@ -162,13 +162,14 @@ export function parseDataType(name: string, what = "dtype"): DataType {
     throw new DtypeError(`${what} must be a string naming a data type, got ${describe(name)}; allowed: ${ALLOWED_SPELLINGS}`);
   }
   const trimmed = name.trim();
-  const charCode = NUMPY_CHAR_CODES[trimmed];
+  const own = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+  const charCode = own(NUMPY_CHAR_CODES, trimmed);
   if (charCode !== undefined) return charCode;
   const withoutOrder = /^[<>=|]/.test(trimmed) ? trimmed.slice(1) : trimmed;
-  const typestr = NUMPY_TYPESTRS[withoutOrder];
+  const typestr = own(NUMPY_TYPESTRS, withoutOrder);
   if (typestr !== undefined) return typestr;
   if (withoutOrder !== trimmed) {
-    const prefixedCode = NUMPY_CHAR_CODES[withoutOrder];
+    const prefixedCode = own(NUMPY_CHAR_CODES, withoutOrder);
     if (prefixedCode !== undefined) return prefixedCode;
   }
   const named = Object.hasOwn(NAMED_ALIASES, trimmed.toLowerCase()) ? NAMED_ALIASES[trimmed.toLowerCase()] : undefined;
@@ -179,6 +180,16 @@ export function parseDataType(name: string, what = "dtype"): DataType {
 /** True for the exact Zarr v3 names dosna supports (what `data_type` in zarr.json may hold). */
 export function isDataType(name: unknown): name is DataType {
   return typeof name === "string" && (DATA_TYPES as readonly string[]).includes(name);
+}
+
+/** The data type of a numpy kind-and-size code without byte order ("f4", "i8", "b1"), or undefined. */
+export function dataTypeOfNumpyTypestr(kindSize: string): DataType | undefined {
+  return Object.hasOwn(NUMPY_TYPESTRS, kindSize) ? NUMPY_TYPESTRS[kindSize] : undefined;
+}
+
+/** numpy's kind-and-size code of a data type, without byte order ("float32" → "f4", "bool" → "b1"). */
+export function numpyTypestrOf(dt: DataType): string {
+  return Object.entries(NUMPY_TYPESTRS).find(([, d]) => d === dt)![0];
 }
 
 export function bytesPerElement(dt: DataType): number {

@@ -8,7 +8,7 @@
  * a newline so the data starts at a multiple of 64 bytes. 3.0 only changes the header to UTF-8.
  */
 import { DtypeError, ValidationError } from "../errors.js";
-import { bytesPerElement, type DataType } from "../format/index.js";
+import { bytesPerElement, dataTypeOfNumpyTypestr, type DataType, numpyTypestrOf } from "../format/index.js";
 import { formatPythonLiteral, parsePythonLiteral, PythonLiteralError, type PyValue } from "./python-literal.js";
 
 export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
@@ -37,20 +37,6 @@ export interface NpyPreamble {
   headerLength: number;
   dataOffset: number;
 }
-
-const KIND_SIZE_TO_DTYPE: Record<string, DataType> = {
-  b1: "bool",
-  i1: "int8",
-  i2: "int16",
-  i4: "int32",
-  i8: "int64",
-  u1: "uint8",
-  u2: "uint16",
-  u4: "uint32",
-  u8: "uint64",
-  f4: "float32",
-  f8: "float64",
-};
 
 const SUPPORTED = "bool, int8–int64, uint8–uint64, float32 and float64";
 
@@ -154,7 +140,7 @@ export function dtypeOfDescr(descr: string, what: string): { dtype: DataType; li
   const match = /^([<>=|]?)([a-zA-Z?])(\d*)(.*)$/.exec(descr);
   const order = match?.[1] ?? "";
   const kindSize = match ? `${match[2]}${match[3]}` : descr;
-  const dtype = match && match[4] === "" ? KIND_SIZE_TO_DTYPE[kindSize] : undefined;
+  const dtype = match && match[4] === "" ? dataTypeOfNumpyTypestr(kindSize) : undefined;
   if (dtype === undefined) {
     throw new DtypeError(`${what}: dtype '${descr}'${describeUnsupported(match?.[2], match?.[3])} is not supported; dosna stores ${SUPPORTED} arrays`);
   }
@@ -180,8 +166,7 @@ function describeUnsupported(kind: string | undefined, size: string | undefined)
 
 /** numpy's descr for a dosna data type, little endian ("|" for one-byte types). */
 export function descrOf(dtype: DataType): string {
-  const entry = Object.entries(KIND_SIZE_TO_DTYPE).find(([, d]) => d === dtype)!;
-  return `${bytesPerElement(dtype) === 1 ? "|" : "<"}${entry[0]}`;
+  return `${bytesPerElement(dtype) === 1 ? "|" : "<"}${numpyTypestrOf(dtype)}`;
 }
 
 /**

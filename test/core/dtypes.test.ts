@@ -4,9 +4,10 @@
  * fill every unwritten element; reads come back in the right typed array.
  */
 import ndarray from "ndarray";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
-import { backendKinds, uniquePoolName, type ClusterFixture } from "../helpers/clusters.js";
+import { backendKinds } from "../helpers/clusters.js";
+import { poolSuiteOn } from "../helpers/pool-suite.js";
 import { referenceSet, valuesOf } from "../helpers/reference.js";
 
 const SHAPE = [5, 7];
@@ -87,24 +88,12 @@ function label(v: unknown): string {
 
 for (const kind of backendKinds) {
   describe(`data types on ${kind.name}`, () => {
-    let fixture: ClusterFixture;
-    let poolName: string;
-    let pool: dn.Pool;
+    const suite = poolSuiteOn(kind, "dtypes");
     let counter = 0;
-
-    beforeAll(async () => {
-      fixture = await kind.make();
-      poolName = uniquePoolName("dtypes");
-      pool = await fixture.cluster.createPool(poolName);
-    });
-    afterAll(async () => {
-      await fixture.cluster.deletePool(poolName, { force: true });
-      await fixture.cleanup();
-    });
 
     /** The dataset as a fresh pool object sees it: everything re-read from storage. */
     async function reopen(name: string): Promise<dn.Dataset> {
-      const again = await fixture.cluster.getPool(poolName);
+      const again = await suite.cluster.getPool(suite.poolName);
       return again.getDataset(name);
     }
 
@@ -112,7 +101,7 @@ for (const kind of backendKinds) {
       for (const fill of c.fills) {
         it(`${c.dtype} with fill value ${label(fill)}: create, write, read, reopen`, async () => {
           const name = `${c.dtype}-${counter++}`;
-          const ds = await pool.createDataset(name, { shape: SHAPE, dtype: c.dtype, chunks: CHUNKS, fillValue: fill });
+          const ds = await suite.pool.createDataset(name, { shape: SHAPE, dtype: c.dtype, chunks: CHUNKS, fillValue: fill });
           expect(ds.dtype).toBe(c.dtype);
           expect(ds.fillValue).toEqual(canonicalFill(c, fill));
 
@@ -164,8 +153,8 @@ for (const kind of backendKinds) {
         ["int8", -128, "-128"],
       ];
       for (const [dtype, fill, json] of cases) {
-        const ds = await pool.createDataset(`json-${counter++}`, { shape: [3], dtype, fillValue: fill });
-        const text = new TextDecoder().decode((await pool.store.get(`${ds.path}/zarr.json`))!);
+        const ds = await suite.pool.createDataset(`json-${counter++}`, { shape: [3], dtype, fillValue: fill });
+        const text = new TextDecoder().decode((await suite.pool.store.get(`${ds.path}/zarr.json`))!);
         expect(text).toMatch(new RegExp(`"data_type":\\s*"${dtype}"`));
         expect(text).toMatch(new RegExp(`"fill_value":\\s*${json.replace(/[-"]/g, "\\$&")}\\s*[,}]`));
       }
@@ -187,13 +176,13 @@ for (const kind of backendKinds) {
       it(`numpy spelling ${JSON.stringify(spelling)} is ${dtype}, stored under its Zarr name`, async () => {
         const c = CASES.find((x) => x.dtype === dtype)!;
         const name = `spelling-${counter++}`;
-        const ds = await pool.createDataset(name, { shape: SHAPE, dtype: spelling, chunks: CHUNKS });
+        const ds = await suite.pool.createDataset(name, { shape: SHAPE, dtype: spelling, chunks: CHUNKS });
         expect(ds.dtype).toBe(dtype);
         const values = samplesArray(c, 35, 3);
         await ds.set(undefined, values as dn.TypedArray);
         const again = await reopen(name);
         expect(again.dtype).toBe(dtype);
-        const meta = JSON.parse(new TextDecoder().decode((await pool.store.get(`${ds.path}/zarr.json`))!)) as { data_type: string };
+        const meta = JSON.parse(new TextDecoder().decode((await suite.pool.store.get(`${ds.path}/zarr.json`))!)) as { data_type: string };
         expect(meta.data_type).toBe(dtype);
         const got = await again.read();
         expect(got.data).toBeInstanceOf(c.ctor);
@@ -203,28 +192,28 @@ for (const kind of backendKinds) {
 
     it("data given as typed arrays picks the dtype; 64-bit data stays exact", async () => {
       const big = BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -1n]);
-      const ds = await pool.createDataset(`infer-${counter++}`, { data: big, shape: [2, 2], chunks: 1 });
+      const ds = await suite.pool.createDataset(`infer-${counter++}`, { data: big, shape: [2, 2], chunks: 1 });
       expect(ds.dtype).toBe("int64");
       const ubig = BigUint64Array.from([2n ** 64n - 1n, 2n ** 53n + 1n]);
-      const uds = await pool.createDataset(`infer-${counter++}`, { data: ubig });
+      const uds = await suite.pool.createDataset(`infer-${counter++}`, { data: ubig });
       expect(uds.dtype).toBe("uint64");
       expect(valuesOf((await (await reopen(ds.name)).read()).data)).toEqual(valuesOf(big));
       expect(valuesOf((await (await reopen(uds.name)).read()).data)).toEqual(valuesOf(ubig));
-      const bytes = await pool.createDataset(`infer-${counter++}`, { data: new Uint8Array([0, 2, 255]) });
+      const bytes = await suite.pool.createDataset(`infer-${counter++}`, { data: new Uint8Array([0, 2, 255]) });
       expect(bytes.dtype).toBe("uint8");
-      const flags = await pool.createDataset(`infer-${counter++}`, { data: new Uint8Array([0, 1, 1]), dtype: "bool" });
+      const flags = await suite.pool.createDataset(`infer-${counter++}`, { data: new Uint8Array([0, 1, 1]), dtype: "bool" });
       expect(flags.dtype).toBe("bool");
       expect(valuesOf((await flags.read()).data)).toEqual([0, 1, 1]);
     });
 
     it("plain numbers and booleans are converted to the dtype's elements", async () => {
-      const i64 = await pool.createDataset(`convert-${counter++}`, { shape: [2, 2], dtype: "int64" });
+      const i64 = await suite.pool.createDataset(`convert-${counter++}`, { shape: [2, 2], dtype: "int64" });
       await i64.set(undefined, [[1, -2], [2 ** 53 - 1, -(2 ** 53 - 1)]]);
       expect(valuesOf((await i64.read()).data)).toEqual([1n, -2n, 2n ** 53n - 1n, -(2n ** 53n - 1n)]);
       await i64.set("0", 5n);
       expect(valuesOf((await i64.get("0")).data)).toEqual([5n, 5n]);
 
-      const flags = await pool.createDataset(`convert-${counter++}`, { shape: [4], dtype: "bool" });
+      const flags = await suite.pool.createDataset(`convert-${counter++}`, { shape: [4], dtype: "bool" });
       await flags.set(undefined, [true, false, 1, 0]);
       expect(valuesOf((await flags.read()).data)).toEqual([1, 0, 1, 0]);
       await flags.set("1:3", true);
@@ -232,7 +221,7 @@ for (const kind of backendKinds) {
       await expect(flags.set("0", 2)).rejects.toBeInstanceOf(dn.DtypeError);
       await expect(flags.set(undefined, new Uint8Array([0, 1, 2, 1]))).rejects.toThrow(/2 is not a bool/);
 
-      const f32s = await pool.createDataset(`convert-${counter++}`, { shape: [3], dtype: "float32" });
+      const f32s = await suite.pool.createDataset(`convert-${counter++}`, { shape: [3], dtype: "float32" });
       await f32s.set(undefined, ndarray(new Float64Array([0.1, 1e40, -1e-50]), [3]));
       expect(valuesOf((await f32s.read()).data)).toEqual([f32(0.1), Infinity, -0]);
     });

@@ -8,14 +8,15 @@
  */
 import fc from "fast-check";
 import ndarray from "ndarray";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { DATA_TYPES } from "../../src/format/index.js";
-import { backendKinds, uniquePoolName, type ClusterFixture } from "../helpers/clusters.js";
+import { backendKinds } from "../helpers/clusters.js";
+import { poolSuiteOn } from "../helpers/pool-suite.js";
 import { seededRandom } from "../helpers/random.js";
 import { referenceGet, referenceSet, valuesOf } from "../helpers/reference.js";
 import { selectionFor, selectionGeneArb, type SelectionGene } from "../helpers/random-selection.js";
-import { asScalar, ELEMENT_CTORS, randomElement, type Element, type ElementArray } from "../helpers/random-values.js";
+import { asScalar, ELEMENT_CTORS, filledElements, fillValueOfKind, randomElement, type Element, type ElementArray, type FillKind } from "../helpers/random-values.js";
 
 const RUNS: Record<string, number> = { memory: 1500, fs: 150 };
 const DEFAULT_RUNS = 50; // remote backends (S3) pay a round trip per chunk request
@@ -37,7 +38,7 @@ interface Case {
   shape: number[];
   chunkGenes: number[];
   dtype: dn.DataType;
-  fillKind: "default" | "random" | "special";
+  fillKind: FillKind;
   gzip: boolean;
   njobs: number;
   steps: Step[];
@@ -64,15 +65,6 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
 });
 
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-function fillValueFor(c: Case, next: () => number): dn.Scalar | undefined {
-  if (c.fillKind === "default") return undefined;
-  if (c.fillKind === "special") {
-    if (c.dtype === "float32" || c.dtype === "float64") return NaN;
-    if (c.dtype === "bool") return true;
-  }
-  return asScalar(c.dtype, randomElement(c.dtype, next));
-}
 
 /** Nested JS array of `shape` from flat C-order scalars. */
 function nest(flat: dn.Scalar[], shape: readonly number[]): dn.NestedArray {
@@ -115,27 +107,15 @@ function makeValue(c: Case, step: Step, outShape: number[], fill: Element, next:
 
 for (const kind of backendKinds) {
   describe(`dataset property test on ${kind.name}`, () => {
-    let fixture: ClusterFixture;
-    let poolName: string;
-    let pool: dn.Pool;
+    const suite = poolSuiteOn(kind, "property");
     let counter = 0;
-
-    beforeAll(async () => {
-      fixture = await kind.make();
-      poolName = uniquePoolName("property");
-      pool = await fixture.cluster.createPool(poolName);
-    });
-    afterAll(async () => {
-      await fixture.cluster.deletePool(poolName, { force: true });
-      await fixture.cleanup();
-    });
 
     async function check(c: Case): Promise<void> {
       const next = seededRandom(c.seed);
       const ndim = c.shape.length;
       const chunks = c.shape.map((n, axis) => Math.max(c.chunkGenes[axis], Math.ceil(n / MAX_GRID_PER_AXIS[ndim])));
-      const fillValue = fillValueFor(c, next);
-      const ds = await pool.createDataset(`case-${counter++}`, {
+      const fillValue = fillValueOfKind(c.dtype, c.fillKind, next);
+      const ds = await suite.pool.createDataset(`case-${counter++}`, {
         shape: c.shape,
         dtype: c.dtype,
         chunks,
@@ -144,13 +124,7 @@ for (const kind of backendKinds) {
         njobs: c.njobs,
       });
       const ctor = ELEMENT_CTORS[c.dtype];
-      const reference = new ctor(product(c.shape));
-      const fill = fillValue === undefined ? reference[0] : (() => {
-        const one = new ctor(1);
-        one[0] = typeof fillValue === "boolean" ? Number(fillValue) : fillValue;
-        return one[0];
-      })();
-      for (let i = 0; i < reference.length; i++) reference[i] = fill;
+      const { elements: reference, fill } = filledElements(c.dtype, product(c.shape), fillValue);
 
       for (const step of c.steps) {
         const write = selectionFor(step.write, c.shape);
@@ -176,7 +150,7 @@ for (const kind of backendKinds) {
     }, 120_000);
 
     it("hand-picked edge cases", async () => {
-      const ds = await pool.createDataset(`edges-${counter++}`, { shape: [7, 5], dtype: "int16", chunks: [3, 2], fillValue: -7 });
+      const ds = await suite.pool.createDataset(`edges-${counter++}`, { shape: [7, 5], dtype: "int16", chunks: [3, 2], fillValue: -7 });
       const values = Int16Array.from({ length: 35 }, (_, i) => i * 11 - 100);
       await ds.load(ndarray(values, [7, 5]));
       // Ragged edge chunks, negative steps, empty selections, 0-d results, repeated indices.

@@ -6,18 +6,19 @@
  */
 import fc from "fast-check";
 import ndarray from "ndarray";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { DATA_TYPES } from "../../src/format/index.js";
 import { CorruptShardError } from "../../src/format/sharding.js";
 import { KeyedReadWriteLock } from "../../src/core/shard-locks.js";
 import type { ByteRange, RequestOptions } from "../../src/store/store.js";
-import { backendKinds, uniquePoolName, type ClusterFixture } from "../helpers/clusters.js";
+import { backendKinds } from "../helpers/clusters.js";
+import { poolSuiteOn } from "../helpers/pool-suite.js";
 import { expectError, expectErrorAndNoChange } from "../helpers/expect-error.js";
 import { InstrumentedStore } from "../helpers/instrumented-store.js";
 import { seededRandom } from "../helpers/random.js";
 import { selectionFor, selectionGeneArb, type SelectionGene } from "../helpers/random-selection.js";
-import { asScalar, ELEMENT_CTORS, randomElement, type Element } from "../helpers/random-values.js";
+import { asScalar, ELEMENT_CTORS, filledElements, fillValueOfKind, randomElement, type Element, type FillKind } from "../helpers/random-values.js";
 import { referenceGet, referenceSet, valuesOf } from "../helpers/reference.js";
 
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -61,7 +62,7 @@ interface Case {
   innerGenes: number[];
   perShard: number[];
   dtype: dn.DataType;
-  fillKind: "default" | "random" | "special";
+  fillKind: FillKind;
   gzip: boolean;
   indexLocation: "start" | "end";
   njobs: number;
@@ -85,15 +86,6 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   seed: fc.integer(),
 });
 
-function fillValueFor(c: Case, next: () => number): dn.Scalar | undefined {
-  if (c.fillKind === "default") return undefined;
-  if (c.fillKind === "special") {
-    if (c.dtype === "float32" || c.dtype === "float64") return NaN;
-    if (c.dtype === "bool") return true;
-  }
-  return asScalar(c.dtype, randomElement(c.dtype, next));
-}
-
 const isFill = (v: Element, fill: Element) => v === fill || (Number.isNaN(v) && Number.isNaN(fill));
 
 /** Inner chunks (as "i,j" strings) holding at least one in-bounds element that is not the fill value. */
@@ -112,41 +104,23 @@ function nonFillInnerChunks(reference: ArrayLike<Element>, shape: number[], inne
 
 for (const kind of backendKinds) {
   describe(`sharded dataset property test on ${kind.name}`, () => {
-    let fixture: ClusterFixture;
-    let poolName: string;
-    let pool: dn.Pool;
+    const suite = poolSuiteOn(kind, "sharding");
     let counter = 0;
-
-    beforeAll(async () => {
-      fixture = await kind.make();
-      poolName = uniquePoolName("sharding");
-      pool = await fixture.cluster.createPool(poolName);
-    });
-    afterAll(async () => {
-      await fixture.cluster.deletePool(poolName, { force: true });
-      await fixture.cleanup();
-    });
 
     async function check(c: Case): Promise<void> {
       const next = seededRandom(c.seed);
       const ndim = c.shape.length;
       const inner = c.shape.map((n, axis) => Math.max(c.innerGenes[axis], Math.ceil(n / MAX_INNER_GRID_PER_AXIS[ndim])));
       const shards = inner.map((n, axis) => n * c.perShard[axis]);
-      const fillValue = fillValueFor(c, next);
-      const ds = await pool.createDataset(`case-${counter++}`, {
+      const fillValue = fillValueOfKind(c.dtype, c.fillKind, next);
+      const ds = await suite.pool.createDataset(`case-${counter++}`, {
         shape: c.shape, dtype: c.dtype, chunks: inner, shards, shardIndexLocation: c.indexLocation,
         fillValue, compression: c.gzip ? "gzip" : undefined, njobs: c.njobs,
       });
       expect(ds.chunks).toEqual(inner);
       expect(ds.shards).toEqual(shards);
       const ctor = ELEMENT_CTORS[c.dtype];
-      const reference = new ctor(product(c.shape));
-      const fill: Element = fillValue === undefined ? reference[0] : (() => {
-        const one = new ctor(1);
-        one[0] = typeof fillValue === "boolean" ? Number(fillValue) : fillValue;
-        return one[0];
-      })();
-      for (let i = 0; i < reference.length; i++) reference[i] = fill;
+      const { elements: reference, fill } = filledElements(c.dtype, product(c.shape), fillValue);
 
       for (const step of c.steps) {
         const write = selectionFor(step.write, c.shape);

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -14,22 +13,11 @@ import {
   type TypedArray,
   typedArrayConstructorFor,
 } from "../../src/format/index.js";
+import { bytesOf, randomChunk } from "../helpers/chunk-data.js";
 
 const elements = (a: ArrayLike<number | bigint>): (number | bigint)[] => Array.from(a);
 
 const KEY = "pool/data/c/1/2";
-
-/** A chunk of random content; bool gets 0/1, floats any bit pattern (NaN payloads included). */
-function randomChunk(dt: DataType, length: number): TypedArray {
-  const bytes = randomBytes(length * bytesPerElement(dt));
-  if (dt === "bool") for (let i = 0; i < bytes.length; i++) bytes[i] &= 1;
-  const Ctor = typedArrayConstructorFor(dt) as Float64ArrayConstructor;
-  return new Ctor(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as TypedArray;
-}
-
-function bytesOf(a: TypedArray): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
 
 /** Independent reference for the `bytes` codec: every element written through DataView. */
 function referenceBytes(a: TypedArray, dt: DataType, littleEndian: boolean): Uint8Array {

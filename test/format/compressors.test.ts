@@ -36,21 +36,10 @@ import {
   type TypedArray,
   typedArrayConstructorFor,
 } from "../../src/format/index.js";
+import { bytesOf, randomChunk } from "../helpers/chunk-data.js";
 
 const KEY = "pool/data/c/4/2";
 const BYTES: CodecSpec = { name: "bytes", configuration: { endian: "little" } };
-
-function bytesOf(a: TypedArray): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** A chunk of random content (any bit pattern; bool as 0/1). */
-function randomChunk(dt: DataType, length: number): TypedArray {
-  const bytes = randomBytes(length * bytesPerElement(dt));
-  if (dt === "bool") for (let i = 0; i < bytes.length; i++) bytes[i] &= 1;
-  const Ctor = typedArrayConstructorFor(dt) as Float64ArrayConstructor;
-  return new Ctor(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) as TypedArray;
-}
 
 /** Smooth, compressible content for `dt` (a slow wave plus a ramp), as real measurements are. */
 function smoothChunk(dt: DataType, length: number): TypedArray {

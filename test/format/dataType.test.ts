@@ -65,3 +65,9 @@ describe("typed arrays", () => {
     expect(() => dataTypeOfTypedArray(new Uint8ClampedArray(2) as unknown as Uint8Array)).toThrow(DtypeError);
   });
 });
+
+describe("parseDataType and inherited object members", () => {
+  it.each(["constructor", "toString", "__proto__", "hasOwnProperty"])("rejects %s as a data type", (name) => {
+    expect(() => parseDataType(name)).toThrow(DtypeError);
+  });
+});

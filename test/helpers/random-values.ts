@@ -1,34 +1,14 @@
 /** Random elements of every data type, drawn from a seeded generator, for property tests. */
 import type * as dn from "../../src/index.js";
+import { DATA_TYPES, integerRange, isBigIntType, type TypedArrayConstructor, typedArrayConstructorFor } from "../../src/format/index.js";
 
 export type Element = number | bigint;
 export type ElementArray = ArrayLike<Element> & { [i: number]: Element; length: number };
 export type ElementArrayCtor = new (length: number) => ElementArray;
 
-export const ELEMENT_CTORS: Record<dn.DataType, ElementArrayCtor> = {
-  bool: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
-const INT_BITS: Partial<Record<dn.DataType, [bits: number, signed: boolean]>> = {
-  int8: [8, true],
-  int16: [16, true],
-  int32: [32, true],
-  int64: [64, true],
-  uint8: [8, false],
-  uint16: [16, false],
-  uint32: [32, false],
-  uint64: [64, false],
-};
+export const ELEMENT_CTORS: Record<dn.DataType, ElementArrayCtor> = Object.fromEntries(
+  DATA_TYPES.map((dt) => [dt, typedArrayConstructorFor(dt)]),
+) as Record<dn.DataType, TypedArrayConstructor>;
 
 /**
  * A random element as stored in `dtype`'s typed array: 0/1 for bool, bigint for 64-bit types.
@@ -46,9 +26,7 @@ export function randomElement(dtype: dn.DataType, next: () => number): Element {
     const rounded = dtype === "float32" ? Math.fround(value) : value;
     return rounded === 0 ? 0 : rounded;
   }
-  const [bits, signed] = INT_BITS[dtype]!;
-  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
-  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+  const { min, max } = integerRange(dtype);
   const r = next();
   let value: bigint;
   if (r < 0.08) value = min;
@@ -58,10 +36,42 @@ export function randomElement(dtype: dn.DataType, next: () => number): Element {
     const raw = (BigInt(Math.floor(next() * 2 ** 32)) << 32n) | BigInt(Math.floor(next() * 2 ** 32));
     value = min + (raw % span);
   }
-  return bits === 64 ? value : Number(value);
+  return isBigIntType(dtype) ? value : Number(value);
 }
 
 /** An element as a caller would pass it as a scalar: boolean for bool. */
 export function asScalar(dtype: dn.DataType, element: Element): dn.Scalar {
   return dtype === "bool" ? element === 1 : element;
+}
+
+/** How a property test picks a dataset's fill value. */
+export type FillKind = "default" | "random" | "special";
+
+/**
+ * A fill value of `kind`: none ("default", so the type's own), a random element, or an awkward
+ * one ("special": NaN for floats, true for bool, a random element otherwise).
+ */
+export function fillValueOfKind(dtype: dn.DataType, kind: FillKind, next: () => number): dn.Scalar | undefined {
+  if (kind === "default") return undefined;
+  if (kind === "special") {
+    if (dtype === "float32" || dtype === "float64") return NaN;
+    if (dtype === "bool") return true;
+  }
+  return asScalar(dtype, randomElement(dtype, next));
+}
+
+/**
+ * `length` elements of `dtype`, each the fill value as a typed array stores it (the type's zero
+ * when `fillValue` is undefined), with that stored element.
+ */
+export function filledElements(dtype: dn.DataType, length: number, fillValue: dn.Scalar | undefined): { elements: ElementArray; fill: Element } {
+  const ctor = ELEMENT_CTORS[dtype];
+  const elements = new ctor(length);
+  const fill = fillValue === undefined ? elements[0] : (() => {
+    const one = new ctor(1);
+    one[0] = typeof fillValue === "boolean" ? Number(fillValue) : fillValue;
+    return one[0];
+  })();
+  for (let i = 0; i < elements.length; i++) elements[i] = fill;
+  return { elements, fill };
 }

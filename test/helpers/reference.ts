@@ -86,3 +86,18 @@ export function referenceSet(data: { [i: number]: number | bigint; length: numbe
 export function valuesOf(data: ArrayLike<number | bigint> | { length: number; [i: number]: unknown }): (number | bigint)[] {
   return Array.from(data as ArrayLike<number | bigint>);
 }
+
+/**
+ * Elements as comparable plain values: booleans as 0/1, NaN as a string (so toEqual sees it).
+ * Takes typed arrays, plain arrays and anything with `length` and `get(i)` (zarrita's bool arrays).
+ */
+export function comparable(data: unknown): unknown[] {
+  const source = data as { length: number; get?: (i: number) => unknown; [i: number]: unknown };
+  const at = typeof source.get === "function" ? (i: number) => source.get!(i) : (i: number) => source[i];
+  return Array.from({ length: source.length }, (_, i) => {
+    const v = at(i);
+    if (typeof v === "boolean") return v ? 1 : 0;
+    if (typeof v === "number" && Number.isNaN(v)) return "NaN";
+    return v;
+  });
+}

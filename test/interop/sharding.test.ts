@@ -13,22 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { crc32c } from "../../src/format/index.js";
 import { seededRandom } from "../helpers/random.js";
-import { referenceGet, referenceSet, type RefItem } from "../helpers/reference.js";
+import { comparable, referenceGet, referenceSet, type RefItem } from "../helpers/reference.js";
 import { randomElement, type Element } from "../helpers/random-values.js";
 
 const s = (start: number | null, stop: number | null, step: number | null = null): RefItem => ({ slice: [start, stop, step] });
-
-/** Elements as comparable plain values: booleans as 0/1, NaN as a string (so toEqual sees it). */
-function comparable(data: unknown): unknown[] {
-  const source = data as { length: number; get?: (i: number) => unknown; [i: number]: unknown };
-  const at = typeof source.get === "function" ? (i: number) => source.get!(i) : (i: number) => source[i];
-  return Array.from({ length: source.length }, (_, i) => {
-    const v = at(i);
-    if (typeof v === "boolean") return v ? 1 : 0;
-    if (typeof v === "number" && Number.isNaN(v)) return "NaN";
-    return v;
-  });
-}
 
 let dir: string;
 let cluster: dn.Cluster;

@@ -12,25 +12,13 @@ import * as zarr from "zarrita";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { seededRandom } from "../helpers/random.js";
-import { referenceGet, referenceSet, type RefItem } from "../helpers/reference.js";
+import { comparable, referenceGet, referenceSet, type RefItem } from "../helpers/reference.js";
 
 type Element = number | bigint;
 const SHAPE = [7, 11, 5];
 const CHUNKS = [3, 4, 2]; // ragged on every axis: 7 = 3+3+1, 11 = 4+4+3, 5 = 2+2+1
 const SIZE = SHAPE.reduce((a, b) => a * b, 1);
 const s = (start: number | null, stop: number | null, step: number | null = null): RefItem => ({ slice: [start, stop, step] });
-
-/** Elements as comparable plain values: booleans as 0/1, NaN as a string (so toEqual sees it). */
-function comparable(data: unknown): unknown[] {
-  const source = data as { length: number; get?: (i: number) => unknown; [i: number]: unknown };
-  const at = typeof source.get === "function" ? (i: number) => source.get!(i) : (i: number) => source[i];
-  return Array.from({ length: source.length }, (_, i) => {
-    const v = at(i);
-    if (typeof v === "boolean") return v ? 1 : 0;
-    if (typeof v === "number" && Number.isNaN(v)) return "NaN";
-    return v;
-  });
-}
 
 /** Seeded values that fit `dtype` exactly (floats are multiples of 1/8 so float32 holds them). */
 function randomValues(dtype: dn.DataType, n: number, seed: number): Element[] {

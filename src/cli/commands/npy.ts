@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { AlreadyExistsError, exportNpy, importNpy, NpyReader, type CreateDatasetOptions } from "../../index.js";
 import type { Cli } from "../context.js";
 import { describeLocation } from "../locations.js";
+import { progressReporter } from "../progress.js";
 import { formatBytes, formatDuration, parseChunks, parseScalar } from "../text.js";
 
 export interface ImportOptions {
@@ -26,7 +27,6 @@ export async function importCommand(cli: Cli, file: string, url: string, options
   }
   const progress = cli.progress(`import ${file}`, "bytes");
   const began = Date.now();
-  let started = false;
   try {
     await importNpy(file, pool, path, {
       chunks: parseChunks(options.chunks),
@@ -35,13 +35,7 @@ export async function importCommand(cli: Cli, file: string, url: string, options
       ...(options.fillValue !== undefined ? { fillValue: parseScalar(options.fillValue, dtype, "--fill-value") } : {}),
       overwrite: options.overwrite,
       signal: cli.signal,
-      onProgress: ({ done, total }) => {
-        if (!started) {
-          started = true;
-          progress.start(total);
-        }
-        progress.update(done);
-      },
+      onProgress: progressReporter(progress),
     });
   } finally {
     progress.stop();
@@ -56,20 +50,13 @@ export async function exportCommand(cli: Cli, url: string, file: string, options
   }
   const progress = cli.progress(`export ${describeLocation(location)}`, "bytes");
   const began = Date.now();
-  let started = false;
   let result;
   try {
     result = await exportNpy(dataset, file, {
       selection: options.slice,
       overwrite: true,
       signal: cli.signal,
-      onProgress: ({ done, total }) => {
-        if (!started) {
-          started = true;
-          progress.start(total);
-        }
-        progress.update(done);
-      },
+      onProgress: progressReporter(progress),
     });
   } finally {
     progress.stop();

@@ -14,22 +14,16 @@ import { type BytesToBytesCodec, type CodecContext, CodecConfigurationError, reg
  * Trailing bytes that do not fill an element stay at the end, as in Blosc.
  */
 export function shuffleBytes(bytes: Uint8Array, elementSize: number, out = new Uint8Array(bytes.length)): Uint8Array {
-  const count = Math.floor(bytes.length / elementSize);
-  if (elementSize <= 1 || count <= 1) {
-    out.set(bytes);
-    return out;
-  }
-  for (let j = 0; j < elementSize; j++) {
-    const base = j * count;
-    for (let i = 0, src = j; i < count; i++, src += elementSize) out[base + i] = bytes[src];
-  }
-  const tail = count * elementSize;
-  if (tail < bytes.length) out.set(bytes.subarray(tail), tail);
-  return out;
+  return regroupBytes(bytes, elementSize, out, true);
 }
 
 /** The inverse of shuffleBytes. */
 export function unshuffleBytes(bytes: Uint8Array, elementSize: number, out = new Uint8Array(bytes.length)): Uint8Array {
+  return regroupBytes(bytes, elementSize, out, false);
+}
+
+/** Moves bytes between element order and byte-plane order (`toPlanes`: element → plane). */
+function regroupBytes(bytes: Uint8Array, elementSize: number, out: Uint8Array, toPlanes: boolean): Uint8Array {
   const count = Math.floor(bytes.length / elementSize);
   if (elementSize <= 1 || count <= 1) {
     out.set(bytes);
@@ -37,7 +31,9 @@ export function unshuffleBytes(bytes: Uint8Array, elementSize: number, out = new
   }
   for (let j = 0; j < elementSize; j++) {
     const base = j * count;
-    for (let i = 0, dst = j; i < count; i++, dst += elementSize) out[dst] = bytes[base + i];
+    // The direction is tested once per plane, outside the per-byte loop.
+    if (toPlanes) for (let i = 0, at = j; i < count; i++, at += elementSize) out[base + i] = bytes[at];
+    else for (let i = 0, at = j; i < count; i++, at += elementSize) out[at] = bytes[base + i];
   }
   const tail = count * elementSize;
   if (tail < bytes.length) out.set(bytes.subarray(tail), tail);
