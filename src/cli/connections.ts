@@ -107,7 +107,9 @@ export class Connections {
     const store = new FileSystemStore(directory, { createRoot: create });
     const options = { name: directory, readOnly, njobs: () => this.njobs };
     if (create && (await store.get("zarr.json")) === undefined) {
-      const entries = await readdir(directory).catch(() => [] as string[]);
+      // Another process may be creating this pool right now: its temp file or its fresh zarr.json is fine.
+      const entries = (await readdir(directory).catch(() => [] as string[])).filter((name) => !name.endsWith(".dosna-tmp"));
+      if (entries.includes("zarr.json")) return Pool.open(store, options);
       if (entries.length > 0) {
         throw new ValidationError(`"${directory}" is a non-empty directory that is not a dosna pool (it has no zarr.json); refusing to create a pool in it`);
       }
