@@ -11,7 +11,7 @@ const spec = JSON.parse(process.argv[2]) as CaseSpec;
 
 function cluster(): dn.Cluster {
   if (spec.store.kind === "fs") return new dn.Cluster({ backend: "fs", root: spec.store.root, njobs: spec.njobs });
-  return new dn.Cluster({ backend: "s3", ...spec.store.s3, transport: spec.transport ?? "aws", njobs: spec.njobs });
+  return new dn.Cluster({ backend: "s3", ...spec.store.s3, ...(spec.transport ? { transport: spec.transport } : {}), njobs: spec.njobs });
 }
 
 async function openDataset(c: dn.Cluster, path = spec.dataset): Promise<dn.Dataset> {

@@ -64,6 +64,9 @@ export interface ChunkIO {
   storedChunksOf(objectGridIndices: readonly number[][], options: ChunkRunOptions): Promise<number[][]>;
 }
 
+/** Reused write buffers kept per array (at most this many chunks of memory). */
+const MAX_SPARE_CHUNKS = 16;
+
 /** The fill value as a whole chunk, and the test for a chunk that holds nothing else. */
 export class ChunkFill {
   private cache: TypedArray | undefined;
@@ -87,6 +90,24 @@ export class ChunkFill {
   freshChunk(): TypedArray {
     if (this.isZero()) return allocateTypedArray(this.info.dataType, this.chunkShape.reduce((a, b) => a * b, 1));
     return this.chunk().slice();
+  }
+
+  private readonly spare: TypedArray[] = [];
+
+  /**
+   * A chunk of fill values from a small pool of reused buffers: writing many chunks then touches
+   * the same memory again instead of faulting in a fresh megabyte per chunk. Give it back with
+   * `release` once nothing refers to it any more.
+   */
+  borrowChunk(): TypedArray {
+    const chunk = this.spare.pop();
+    if (!chunk) return this.freshChunk();
+    chunk.set(this.chunk() as never);
+    return chunk;
+  }
+
+  release(chunk: TypedArray): void {
+    if (this.spare.length < MAX_SPARE_CHUNKS) this.spare.push(chunk);
   }
 
   /** A zero fill value: freshly allocated output already holds it. */
@@ -178,10 +199,13 @@ export class ChunkPerObjectIO implements ChunkIO {
     const key = this.keyOf(item.gridIndex);
     const store = this.context.store;
     await withChunkLock(store.description, key, async () => {
-      const chunk = (item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal)) ?? this.fill.freshChunk();
+      const stored = item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal);
+      const chunk = stored ?? this.fill.borrowChunk();
       patch(item, chunk);
       if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
       else await store.set(key, await this.codec.encode(chunk, { consume: true }), { signal });
+      // Stores keep no reference to what they were given once set resolves, so the buffer is free again.
+      if (stored === undefined) this.fill.release(chunk);
     });
   }
 }

@@ -40,6 +40,7 @@ export interface Store {
    * bytes belong to the caller: the store keeps no reference to them.
    */
   get(key: string, range?: ByteRange, options?: RequestOptions): Promise<Uint8Array | undefined>;
+  /** Stores `value`; the store keeps no reference to it once the promise settles (callers reuse buffers). */
   set(key: string, value: Uint8Array, options?: SetOptions): Promise<void>;
   /** Deleting a missing key is not an error. */
   delete(key: string, options?: RequestOptions): Promise<void>;

@@ -199,7 +199,7 @@ describe("Cluster from a config file", () => {
       defaultPool: "dosna",
       timeoutMs: 30_000,
       maxRetries: 3,
-      transport: "aws",
+      transport: "minio",
     });
     // Every setting line of the sample was read (none silently ignored) ...
     const settingLines = readFileSync(SAMPLE, "utf8").split("\n").filter((l) => /^\s*[a-z_]+\s*=/.test(l));

@@ -21,7 +21,7 @@ export const s3ConnectionSchema = z.object({
   timeoutMs: z.number().int().min(0).default(30_000),
   /** Retries of transient failures (5xx, SlowDown, connection reset, timeout). */
   maxRetries: z.number().int().min(0).max(20).default(5),
-  transport: z.enum(["aws", "minio"]).default("aws"),
+  transport: z.enum(["aws", "minio"]).default("minio"),
 });
 
 export type S3ConnectionInput = z.input<typeof s3ConnectionSchema>;
