@@ -5,7 +5,7 @@
  * in its own process (peak RSS per case); paired cases alternate and report medians.
  *
  *   npm run bench                 # ~256 MiB float32, 1 MiB chunks
- *   npm run bench -- --quick      # ~32 MiB, one repeat: under a minute
+ *   npm run bench -- --quick      # 64 MiB, one repeat
  *   options: --size-mib N  --repeats N  --njobs N  --stores fs,s3  --out FILE
  * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
  *   eval "$(bash scripts/rgw-start.sh)"
@@ -24,11 +24,12 @@ const option = (name: string, fallback: string) => {
 };
 
 const quick = flag("quick");
-const sizeMiB = Number(option("size-mib", quick ? "32" : "256"));
+const sizeMiB = Number(option("size-mib", quick ? "64" : "256"));
 const repeats = Number(option("repeats", quick ? "1" : "3"));
 const njobs = Number(option("njobs", "16"));
 const storesWanted = option("stores", "fs,s3").split(",");
-const shape = [Math.max(1, Math.round(sizeMiB / 16)) * 64, 512, 512];
+// One 512×512 float32 plane is 1 MiB: the array is sizeMiB planes deep.
+const shape = [Math.max(1, Math.round(sizeMiB)), 512, 512];
 const chunks = [64, 64, 64];
 const chunkBytes = 64 ** 3 * 4;
 const outputBytes = shape.reduce((a, b) => a * b, 1) * 4;
