@@ -243,8 +243,11 @@ export class FileSystemStore implements Store {
     try {
       await fs.mkdir(directory, { recursive: true });
     } catch (error) {
-      // A concurrent delete can prune a freshly made parent before its child is made; the caller retries.
-      if (errorCode(error) !== "ENOENT") throw storageError(operation, directory, error);
+      // A concurrent delete can prune a freshly made parent before its child is made; the caller
+      // retries. Node's recursive mkdir reports that race as ENOTDIR (it stats a directory that
+      // is gone by then): a file really standing in the way makes the write itself fail with ENOTDIR.
+      const code = errorCode(error);
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw storageError(operation, directory, error);
     }
   }
 
