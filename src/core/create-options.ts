@@ -17,7 +17,7 @@ import {
   type Scalar,
 } from "../format/index.js";
 import { applyShardOptions } from "./shard-options.js";
-import { isNdArray, isTypedArray, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
+import { isNdArray, isTypedArray, sameShape, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
 const scalarSchema = z.custom<Scalar>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean", {
@@ -95,8 +95,4 @@ export function normaliseFillValue(dtype: DataType, value: Scalar, what: string)
   const element = coerceScalar(dtype, value, what);
   if (dtype === "bool") return element !== 0;
   return element;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

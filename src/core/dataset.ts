@@ -6,7 +6,7 @@
  */
 import ndarray, { type NdArray } from "ndarray";
 import ops from "ndarray-ops";
-import { AlreadyExistsError, NotFoundError, ShapeError, ValidationError } from "../errors.js";
+import { NotFoundError, ShapeError, ValidationError } from "../errors.js";
 import {
   allocateTypedArray,
   arrayMetadataJson,
@@ -14,9 +14,7 @@ import {
   chunkKey,
   chunkPrefix,
   encodeMetadata,
-  groupMetadataJson,
   metadataKey,
-  parseNodeMetadata,
   validateShape,
   type ArrayInfo,
   type DataType,
@@ -40,11 +38,12 @@ import {
 import { Attributes } from "./attributes.js";
 import type { ChunkIO, ChunkRunOptions } from "./chunk-io.js";
 import { createChunkIO } from "./chunk-layout.js";
+import { ensureAncestorGroups } from "./hierarchy.js";
 import { ChunkCache, withChunkCache } from "./chunk-cache.js";
 import { forEachLimited, throwIfAborted } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
-import { product, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
+import { product, sameShape, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
 
 export interface OperationOptions {
   signal?: AbortSignal;
@@ -491,23 +490,6 @@ export async function createDatasetNode(context: PoolContext, path: string, info
   return new Dataset(context, path, info, njobs);
 }
 
-/** Create the missing groups above `path` (a clone or map may land in a new subtree). */
-async function ensureAncestorGroups(context: PoolContext, path: string): Promise<void> {
-  const parts = path.split("/");
-  for (let depth = 1; depth < parts.length; depth++) {
-    const ancestor = parts.slice(0, depth).join("/");
-    const key = metadataKey(ancestor);
-    const bytes = await context.store.get(key);
-    if (bytes === undefined) {
-      await context.store.set(key, encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
-        if (!(error instanceof AlreadyExistsError)) throw error;
-      });
-    } else if (parseNodeMetadata(bytes, key, context.store.description).kind === "array") {
-      throw new AlreadyExistsError(`cannot create "/${path}" in pool "${context.poolName}": "/${ancestor}" is a dataset`);
-    }
-  }
-}
-
 function* gridIndices(grid: readonly number[]): Generator<number[]> {
   if (grid.some((g) => g === 0)) return;
   const index = new Array<number>(grid.length).fill(0);
@@ -536,9 +518,6 @@ function chunkPieces(shape: readonly number[], chunkShape: readonly number[]): {
   });
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 function isTypedArrayInput(value: unknown): boolean {
   return ArrayBuffer.isView(value);

@@ -16,6 +16,7 @@ import { forEachLimited } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, joinPath, type PoolContext } from "./context.js";
 import { resolveCreateOptions, type CreateDatasetOptions } from "./create-options.js";
 import { createDatasetNode, Dataset } from "./dataset.js";
+import { ensureAncestorGroups } from "./hierarchy.js";
 
 export type Node = Group | Dataset;
 
@@ -62,7 +63,7 @@ export class Group {
     const what = describeNode("dataset", path, this.context);
     assertWritable(this.context, what);
     const resolved = resolveCreateOptions(options, what);
-    await this.ensureParents(path);
+    await ensureAncestorGroups(this.context, path, this.path);
     const dataset = await createDatasetNode(this.context, path, resolved.info, () => this.njobs).catch((error: unknown) => {
       if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`${what} already exists`);
       throw error;
@@ -93,7 +94,7 @@ export class Group {
     const path = this.childPath(name);
     const what = describeNode("group", path, this.context);
     assertWritable(this.context, what);
-    await this.ensureParents(path);
+    await ensureAncestorGroups(this.context, path, this.path);
     const group = new Group(this.context, path, {}, () => this.njobs);
     try {
       await this.context.store.set(metadataKey(path), encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true });
@@ -205,24 +206,5 @@ export class Group {
       { njobs: this.njobs },
     );
     return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  /** Make sure every ancestor of `path` below this group is a group, creating missing ones. */
-  private async ensureParents(path: string): Promise<void> {
-    const parts = path.split("/");
-    for (let depth = 1; depth < parts.length; depth++) {
-      const ancestor = parts.slice(0, depth).join("/");
-      if (this.path !== "" && !ancestor.startsWith(this.path + "/") && ancestor !== this.path) continue;
-      if (ancestor === this.path) continue;
-      const node = await this.readNode(ancestor);
-      if (node?.kind === "array") {
-        throw new AlreadyExistsError(`cannot create "/${path}" in pool "${this.context.poolName}": "/${ancestor}" is a dataset`);
-      }
-      if (!node) {
-        await this.context.store.set(metadataKey(ancestor), encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
-          if (!(error instanceof AlreadyExistsError)) throw error;
-        });
-      }
-    }
   }
 }

@@ -59,6 +59,10 @@ export function product(shape: readonly number[]): number {
   return n;
 }
 
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** Shape and C-order flat values of a rectangular nested JS array. */
 export function flattenNested(value: NestedArray, what: string): { shape: number[]; flat: Scalar[] } {
   const shape: number[] = [];
