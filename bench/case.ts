@@ -14,8 +14,15 @@ function cluster(): dn.Cluster {
   return new dn.Cluster({ backend: "s3", ...spec.store.s3, ...(spec.transport ? { transport: spec.transport } : {}), njobs: spec.njobs });
 }
 
+/** The pool; with spec.fsOptions opened through a FileSystemBackend with those options. */
+async function getPool(c: dn.Cluster): Promise<dn.Pool> {
+  if (spec.store.kind !== "fs" || !spec.fsOptions) return c.getPool(spec.pool);
+  const store = new dn.FileSystemBackend(spec.store.root, spec.fsOptions).openPool(spec.pool);
+  return dn.Pool.open(store, { name: spec.pool, njobs: () => spec.njobs });
+}
+
 async function openDataset(c: dn.Cluster, path = spec.dataset): Promise<dn.Dataset> {
-  return (await c.getPool(spec.pool)).getDataset(path);
+  return (await getPool(c)).getDataset(path);
 }
 
 async function allChunkKeys(ds: dn.Dataset): Promise<string[]> {
@@ -42,7 +49,7 @@ async function main(): Promise<CaseResult> {
   switch (spec.case) {
     case "prepare": {
       if (!(await c.hasPool(spec.pool))) await c.createPool(spec.pool);
-      const pool = await c.getPool(spec.pool);
+      const pool = await getPool(c);
       if (await pool.has(spec.dataset)) await pool.delete(spec.dataset);
       const data = smoothFloat32(spec.shape);
       const ds = await pool.createDataset(spec.dataset, { shape: spec.shape, dtype: "float32", chunks: spec.chunks, ...spec.createOptions });
@@ -57,7 +64,7 @@ async function main(): Promise<CaseResult> {
       break;
     }
     case "dosna-write": {
-      const pool = await c.getPool(spec.pool);
+      const pool = await getPool(c);
       const target = `${spec.dataset}-write`;
       if (await pool.has(target)) await pool.delete(target);
       const data = smoothFloat32(spec.shape);
@@ -70,7 +77,7 @@ async function main(): Promise<CaseResult> {
       break;
     }
     case "raw-put": {
-      const pool = await c.getPool(spec.pool);
+      const pool = await getPool(c);
       const ds = await openDataset(c);
       const keys = await allChunkKeys(ds);
       const objects = await Promise.all(keys.map(async (k) => [k, (await pool.store.get(k))!] as const));
@@ -88,7 +95,7 @@ async function main(): Promise<CaseResult> {
       break;
     }
     case "raw-get": {
-      const pool = await c.getPool(spec.pool);
+      const pool = await getPool(c);
       const ds = await openDataset(c);
       const keys = await allChunkKeys(ds);
       const limit = pLimit(njobs);
@@ -100,7 +107,7 @@ async function main(): Promise<CaseResult> {
     }
     case "zarrita-read": {
       const zarr = await import("zarrita");
-      const pool = await c.getPool(spec.pool);
+      const pool = await getPool(c);
       let store: { get(key: string): Promise<Uint8Array | undefined> };
       if (spec.store.kind === "fs") {
         const { default: FileSystemStore } = await import("@zarrita/storage/fs");

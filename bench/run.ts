@@ -7,21 +7,18 @@
  *   npm run bench                 # ~256 MiB float32, 1 MiB chunks
  *   npm run bench -- --quick      # 64 MiB, one repeat
  *   options: --size-mib N  --repeats N  --njobs N  --stores fs,s3  --out FILE
+ *            --baseline REF (for bench/concurrency.ts, default af3ea9b)  --no-concurrency
  * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
  *   eval "$(bash scripts/rgw-start.sh)"
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { CaseResult, CaseSpec, StoreSpec } from "./spec.js";
+import { dirname, join } from "node:path";
+import { benchConcurrency, DEFAULT_BASELINE, printConcurrencyTable, printFailures, type ConcurrencyReport } from "./concurrency.js";
+import { benchStores, commandLine, compileBench, median, runCase as runCaseScript } from "./harness.js";
+import type { CaseResult, CaseSpec } from "./spec.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { flag, option } = commandLine(process.argv.slice(2));
 
 const quick = flag("quick");
 const sizeMiB = Number(option("size-mib", quick ? "64" : "256"));
@@ -35,47 +32,11 @@ const chunkBytes = 64 ** 3 * 4;
 const outputBytes = shape.reduce((a, b) => a * b, 1) * 4;
 
 const workDir = mkdtempSync(join(tmpdir(), "dosna-bench-"));
-const stores: Array<{ name: string; spec: StoreSpec }> = [];
-if (storesWanted.includes("fs")) stores.push({ name: "fs", spec: { kind: "fs", root: join(workDir, "fs") } });
-if (storesWanted.includes("s3")) {
-  const endpoint = process.env.DOSNA_TEST_S3_ENDPOINT;
-  if (endpoint) {
-    stores.push({
-      name: "s3",
-      spec: {
-        kind: "s3",
-        s3: {
-          endpoint,
-          accessKeyId: process.env.DOSNA_TEST_S3_ACCESS_KEY ?? "",
-          secretAccessKey: process.env.DOSNA_TEST_S3_SECRET_KEY ?? "",
-          region: process.env.DOSNA_TEST_S3_REGION ?? "us-east-1",
-        },
-      },
-    });
-  } else {
-    console.log("(S3 skipped: set DOSNA_TEST_S3_ENDPOINT, e.g. eval \"$(bash scripts/rgw-start.sh)\")");
-  }
-}
+const stores = benchStores(storesWanted, workDir);
 
-// Cases run as compiled JavaScript, so that their peak RSS is not inflated by the TypeScript loader.
 const repoRoot = join(import.meta.dirname, "..");
-execFileSync(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", join(repoRoot, "tsconfig.bench.json")], { stdio: "inherit" });
-const caseScript = join(repoRoot, ".bench-build", "bench", "case.js");
-
-function runCase(spec: CaseSpec): CaseResult {
-  const out = execFileSync(process.execPath, [caseScript, JSON.stringify(spec)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-    maxBuffer: 1 << 20,
-  });
-  return JSON.parse(out.trim().split("\n").pop()!) as CaseResult;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+const caseScript = join(compileBench(repoRoot), "case.js");
+const runCase = (spec: CaseSpec) => runCaseScript<CaseResult>(caseScript, spec);
 
 /** Run cases alternately `repeats` times; the median MB/s and the max RSS of each. */
 function paired(specs: Record<string, CaseSpec>): Record<string, CaseResult> {
@@ -168,7 +129,7 @@ const codecCases: Record<string, Record<string, unknown>> = {
 if (storesWanted.includes("fs")) {
   const codecShape = [64, 512, 512];
   for (const [name, createOptions] of Object.entries(codecCases)) {
-    const base = { store: { kind: "fs", root: join(workDir, "codecs") } as StoreSpec, pool: "codecs", dataset: name.replace("+", "-"), shape: codecShape, chunks, njobs, createOptions };
+    const base = { store: { kind: "fs" as const, root: join(workDir, "codecs") }, pool: "codecs", dataset: name.replace("+", "-"), shape: codecShape, chunks, njobs, createOptions };
     try {
       const w = runCase({ ...base, case: "prepare" });
       const r = runCase({ ...base, case: "dosna-read" });
@@ -179,16 +140,28 @@ if (storesWanted.includes("fs")) {
   }
 }
 
+// Optimistic concurrency against the code before it (bench/concurrency.ts), in the same run.
+let concurrency: ConcurrencyReport | undefined;
+if (!flag("no-concurrency")) {
+  concurrency = await benchConcurrency({ quick, stores: storesWanted, baseline: option("baseline", DEFAULT_BASELINE), currentBuild: dirname(caseScript) });
+  Object.assign(ratios, concurrency.ratios);
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 console.log(`\n${pad("store", 10)}${pad("case", 24)}${pad("MiB/s", 10)}${pad("s", 8)}${pad("peak RSS MiB", 14)}note`);
 for (const r of rows) {
   console.log(`${pad(r.store, 10)}${pad(r.case, 24)}${pad(r.mbPerSecond.toFixed(1), 10)}${pad(r.seconds.toFixed(2), 8)}${pad(r.rssMiB.toFixed(0), 14)}${r.note}`);
 }
+if (concurrency) printConcurrencyTable(concurrency);
 console.log("\nratios (same run):");
-for (const [name, value] of Object.entries(ratios)) console.log(`  ${pad(name, 36)} ${value.toFixed(2)}`);
+for (const [name, value] of Object.entries(ratios)) console.log(`  ${pad(name, 52)} ${value.toFixed(2)}`);
 
 const out = option("out", join(import.meta.dirname, "results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`));
 mkdirSync(join(out, ".."), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios }, null, 2));
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios, concurrency }, null, 2));
 console.log(`\nresults written to ${out}`);
 rmSync(workDir, { recursive: true, force: true });
+if (concurrency) {
+  printFailures(concurrency);
+  if (concurrency.failures.length > 0) process.exitCode = 1;
+}

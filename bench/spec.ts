@@ -13,6 +13,8 @@ export interface CaseSpec {
   chunks: number[];
   njobs: number;
   transport?: "aws" | "minio";
+  /** fs only: options for FileSystemBackend, e.g. { durable: false } (bench/concurrency.ts). */
+  fsOptions?: { durable?: boolean };
   createOptions?: Record<string, unknown>;
   selection?: string;
   repeats?: number;

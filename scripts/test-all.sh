@@ -26,8 +26,8 @@ results="$(mktemp -d)"
 DOSNA_TEST_RGW_DIR= npx vitest run --reporter=default --reporter=json --outputFile="$results/node-current.json" || status=1
 
 if [ -n "${rgw_started:-}" ]; then
-  echo "== fault test: radosgw killed in the middle of a write (runs alone: it takes the gateway down)"
-  DOSNA_TEST_RGW_DIR="$rgw_state" npx vitest run test/s3/faults.test.ts -t "radosgw killed" \
+  echo "== fault tests: radosgw killed mid-write and mid-soak (run alone: they take the gateway down)"
+  DOSNA_TEST_RGW_DIR="$rgw_state" npx vitest run test/s3/faults.test.ts test/concurrency/soak.test.ts -t "radosgw killed" \
     --reporter=default --reporter=json --outputFile="$results/kill.json" || status=1
 fi
 

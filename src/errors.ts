@@ -40,5 +40,18 @@ export class CorruptMetadataError extends DosnaError {}
 /** A failure of the storage backend itself (I/O error, connection refused, rejected credentials). */
 export class StorageError extends DosnaError {}
 
+/**
+ * A conditional store request whose condition did not hold: `set` with `ifMatch` when the object
+ * changed (or is gone), with `ifNoneMatch` when it exists; `delete` with `ifMatch` when it changed.
+ * Nothing was written.
+ */
+export class PreconditionFailedError extends DosnaError {}
+
+/**
+ * A read-modify-write that kept losing to other writers until its retries ran out. The message
+ * names the key and the number of attempts; nothing of the failed update was stored.
+ */
+export class ConflictError extends DosnaError {}
+
 /** An operation cancelled through its AbortSignal. */
 export class AbortedError extends DosnaError {}

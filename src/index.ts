@@ -19,7 +19,16 @@ export type { WritableValue, ArrayInput, NestedArray } from "./core/values.js";
 export { slice, parseSelection, type Selection, type SelectionItem, type Slice } from "./selection/index.js";
 export { parseDataType, type DataType, type Scalar, type TypedArray } from "./format/index.js";
 export { MemoryStore, MemoryBackend, FileSystemStore, FileSystemBackend } from "./store/index.js";
-export type { Store, Backend, ByteRange } from "./store/store.js";
+export type {
+  Store,
+  Backend,
+  ByteRange,
+  ConditionalSupport,
+  DeleteOptions,
+  RequestOptions,
+  SetOptions,
+  VersionedBytes,
+} from "./store/store.js";
 export { File, H5Group, H5Dataset, ready, type FileMode, type CreateDatasetArgs } from "./h5/file.js";
 export { normaliseSelection, type NormalisedSelection, type AxisSelection } from "./selection/index.js";
 export {

@@ -2,7 +2,7 @@
  * How a failed command ends: one line on stderr and an exit code (1: the user's input, 2: storage
  * or anything unexpected, 130: interrupted), the stack only with --verbose, and no secret ever.
  */
-import { AbortedError, CorruptChunkError, CorruptMetadataError, DosnaError, StorageError } from "../index.js";
+import { AbortedError, ConflictError, CorruptChunkError, CorruptMetadataError, DosnaError, StorageError } from "../index.js";
 
 export const EXIT_OK = 0;
 export const EXIT_USER_ERROR = 1;
@@ -11,7 +11,9 @@ export const EXIT_INTERRUPTED = 130;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof AbortedError) return EXIT_INTERRUPTED;
-  if (error instanceof StorageError || error instanceof CorruptChunkError || error instanceof CorruptMetadataError) return EXIT_STORAGE_ERROR;
+  if (error instanceof StorageError || error instanceof ConflictError || error instanceof CorruptChunkError || error instanceof CorruptMetadataError) {
+    return EXIT_STORAGE_ERROR;
+  }
   if (error instanceof DosnaError) return EXIT_USER_ERROR;
   return EXIT_STORAGE_ERROR;
 }

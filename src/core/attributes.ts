@@ -1,13 +1,18 @@
 /**
  * JSON attributes of a group or dataset, kept in its zarr.json. Reads come from the metadata
- * loaded at open; every change rewrites that zarr.json.
+ * loaded at open (or at the last change or `refresh()`); every change is applied to the latest
+ * stored zarr.json under a conditional write, so changes made by other handles, processes or
+ * hosts (another attribute, a resize) are kept, never undone.
  */
 import { ValidationError } from "../errors.js";
+
+export type AttributeChange = (latest: Record<string, unknown>) => Record<string, unknown>;
 
 export interface AttributeOwner {
   readonly describe: string;
   readAttributes(): Record<string, unknown>;
-  writeAttributes(attributes: Record<string, unknown>): Promise<void>;
+  /** Apply `change` to the latest stored attributes and store the result (retrying lost races). */
+  updateAttributes(change: AttributeChange): Promise<void>;
 }
 
 export class Attributes {
@@ -36,16 +41,24 @@ export class Attributes {
 
   /** Set several attributes with one metadata write. */
   async update(values: Record<string, unknown>): Promise<void> {
-    const next = { ...this.owner.readAttributes() };
-    for (const [name, value] of Object.entries(values)) next[name] = toJsonValue(value, `attribute "${name}" of ${this.owner.describe}`);
-    await this.owner.writeAttributes(next);
+    const converted = toJsonAttributes(values, this.owner.describe);
+    await this.owner.updateAttributes((latest) => ({ ...latest, ...converted }));
   }
 
   async delete(name: string): Promise<void> {
-    const next = { ...this.owner.readAttributes() };
-    delete next[name];
-    await this.owner.writeAttributes(next);
+    await this.owner.updateAttributes((latest) => {
+      const next = { ...latest };
+      delete next[name];
+      return next;
+    });
   }
+}
+
+/** `values` as they will be stored (ValidationError naming the attribute and `owner` for what JSON cannot hold). */
+export function toJsonAttributes(values: Record<string, unknown>, owner: string): Record<string, unknown> {
+  const converted: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) converted[name] = toJsonValue(value, `attribute "${name}" of ${owner}`);
+  return converted;
 }
 
 /** Attributes must survive a JSON round trip; typed arrays become plain arrays, bigints numbers. */

@@ -2,13 +2,22 @@
  * An optional cache of decoded chunks (byte-capped LRU, off by default) for repeated overlapping
  * reads, wrapped around any ChunkIO. It assumes this process is the only writer while it is on:
  * writes through this dataset invalidate their chunks; writes by others are not seen until evicted.
+ *
+ * A read in flight while a write or delete invalidates its chunk must not put what it read (which
+ * may be the old content) into the cache afterwards: every read holds a ticket, and invalidation
+ * marks the tickets of its keys stale.
  */
 import type { TypedArray } from "../format/index.js";
 import type { ChunkIO, ChunkRef, ChunkRunOptions, ChunkWrite } from "./chunk-io.js";
 
 /** Decoded chunks by grid index, least recently used evicted first once over `maxBytes`. */
+interface ReadTicket {
+  stale: boolean;
+}
+
 export class ChunkCache {
   private readonly entries = new Map<string, TypedArray | undefined>();
+  private readonly reading = new Map<string, Set<ReadTicket>>();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -45,13 +54,32 @@ export class ChunkCache {
     }
   }
 
+  /** Register a read of `key` from the store; what it finds goes into the cache through `finishRead`. */
+  startRead(key: string): ReadTicket {
+    const ticket: ReadTicket = { stale: false };
+    let tickets = this.reading.get(key);
+    if (!tickets) this.reading.set(key, (tickets = new Set()));
+    tickets.add(ticket);
+    return ticket;
+  }
+
+  /** Cache what a read found, unless its key was invalidated while it was in flight; `found` undefined: the read failed. */
+  finishRead(key: string, ticket: ReadTicket, found?: { chunk: TypedArray | undefined }): void {
+    const tickets = this.reading.get(key);
+    tickets?.delete(ticket);
+    if (tickets?.size === 0) this.reading.delete(key);
+    if (found && !ticket.stale) this.remember(key, found.chunk);
+  }
+
   forget(key: string): void {
+    for (const ticket of this.reading.get(key) ?? []) ticket.stale = true;
     if (!this.entries.has(key)) return;
     this.bytes -= (this.entries.get(key)?.byteLength ?? 0) + 64;
     this.entries.delete(key);
   }
 
   clear(): void {
+    for (const tickets of this.reading.values()) for (const ticket of tickets) ticket.stale = true;
     this.entries.clear();
     this.bytes = 0;
   }
@@ -69,6 +97,15 @@ export function withChunkCache(inner: ChunkIO, cache: ChunkCache): ChunkIO {
     chunkExists: (gridIndex, signal) => inner.chunkExists(gridIndex, signal),
     storedChunksOf: (indices, options) => inner.storedChunksOf(indices, options),
 
+    async deleteObjects(keys, options) {
+      cache.clear();
+      try {
+        await inner.deleteObjects(keys, options);
+      } finally {
+        cache.clear();
+      }
+    },
+
     async readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions) {
       const misses: T[] = [];
       for (const item of items) {
@@ -77,14 +114,20 @@ export function withChunkCache(inner: ChunkIO, cache: ChunkCache): ChunkIO {
         else misses.push(item);
       }
       if (misses.length === 0) return;
-      await inner.readChunks(
-        misses,
-        (item, chunk) => {
-          cache.remember(keyOf(item.gridIndex), chunk);
-          visit(item, chunk);
-        },
-        options,
-      );
+      const tickets = new Map(misses.map((item) => [item, cache.startRead(keyOf(item.gridIndex))]));
+      try {
+        await inner.readChunks(
+          misses,
+          (item, chunk) => {
+            cache.finishRead(keyOf(item.gridIndex), tickets.get(item)!, { chunk });
+            tickets.delete(item);
+            visit(item, chunk);
+          },
+          options,
+        );
+      } finally {
+        for (const [item, ticket] of tickets) cache.finishRead(keyOf(item.gridIndex), ticket);
+      }
     },
 
     async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions) {

@@ -2,8 +2,10 @@
  * How a dataset's chunks move between the store and decoded typed arrays. The dataset plans a
  * selection on `chunkShape` and hands the list of touched chunks here; two layouts implement it:
  *
- * - one object per chunk (this module): a read is one GET per chunk, a write one PUT (or DELETE),
- *   a partial write a read-modify-write under the chunk's lock;
+ * - one object per chunk (this module): a read is one GET per chunk, a write of a whole chunk one
+ *   PUT (or DELETE) and no GET, last writer wins; a partial write a read-modify-write: GET with the
+ *   version token, patch, PUT only if unchanged (optimistic.ts), serialised in-process by the
+ *   chunk's lock so that writers in one process do not race each other's conditional writes;
  * - `sharding_indexed` (sharded-chunk-io.ts): many inner chunks per object, read by range GETs and
  *   written whole-shard.
  *
@@ -19,7 +21,8 @@ import {
   type TypedArray,
 } from "../format/index.js";
 import type { Store } from "../store/store.js";
-import { forEachLimited, throwIfAborted, withChunkLock } from "./concurrency.js";
+import { forEachLimited, throwIfAborted, withChunkLock, withChunkLocks } from "./concurrency.js";
+import { type ConflictPolicy, removeIfUnchanged, retryOnConflict } from "./optimistic.js";
 
 export interface ChunkRef {
   /** Index on the chunk grid of `ChunkIO.chunkShape`. */
@@ -45,6 +48,8 @@ export interface ChunkIOContext {
   readonly store: Store;
   readonly path: string;
   readonly info: ArrayInfo;
+  /** How read-modify-writes retry after losing a race to another writer. */
+  readonly conflicts: ConflictPolicy;
 }
 
 export interface ChunkIO {
@@ -57,12 +62,24 @@ export interface ChunkIO {
   keyOf(gridIndex: readonly number[]): string;
   /** Decode every chunk of `items` (undefined: not stored) and hand it to `visit`, at most njobs requests at a time. */
   readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions): Promise<void>;
-  /** Patch every chunk of `items` (a fresh copy of its content) and store it; all-fill chunks are not stored. */
+  /**
+   * Patch every chunk of `items` (a fresh copy of its content) and store it; all-fill chunks are not
+   * stored. `patch` may run more than once for a chunk (after a lost race, on freshly read content),
+   * so it must only depend on its arguments.
+   */
   writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void>;
   chunkExists(gridIndex: readonly number[], signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Delete stored objects (chunks, or shards) by key, each under its in-process lock, so that a
+   * read-modify-write in flight in this process finishes before, or starts after, the delete.
+   */
+  deleteObjects(keys: readonly string[], options: ChunkRunOptions): Promise<void>;
   /** The stored chunks of the stored objects at `objectGridIndices` (as listed): for sharded arrays each shard's index is read. */
   storedChunksOf(objectGridIndices: readonly number[][], options: ChunkRunOptions): Promise<number[][]>;
 }
+
+/** Keys per batched delete (S3's DeleteObjects takes at most 1000). */
+const DELETE_BATCH = 1000;
 
 /** Reused write buffers kept per array (at most this many chunks of memory). */
 const MAX_SPARE_CHUNKS = 16;
@@ -187,6 +204,14 @@ export class ChunkPerObjectIO implements ChunkIO {
     return objectGridIndices.map((g) => [...g]);
   }
 
+  async deleteObjects(keys: readonly string[], options: ChunkRunOptions): Promise<void> {
+    const store = this.context.store;
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      await withChunkLocks(store.description, batch, () => store.deleteMany(batch, { signal: options.signal }));
+    }
+  }
+
   private async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
     const key = this.keyOf(gridIndex);
     const bytes = await this.context.store.get(key, undefined, { signal });
@@ -194,18 +219,38 @@ export class ChunkPerObjectIO implements ChunkIO {
     return bytes === undefined ? undefined : this.codec.decode(bytes, key, { owned: true });
   }
 
-  /** Read-modify-write under the process-wide chunk lock; a chunk that ends up all fill is deleted. */
+  /**
+   * A whole-chunk write is one PUT (or DELETE) without a read. A partial one is a read-modify-write
+   * that stores only if nobody changed the chunk since it was read, else reads again and re-applies
+   * the patch. The process-wide chunk lock keeps this process's writers from racing each other.
+   */
   private async updateChunk<T extends ChunkWrite>(item: T, patch: (item: T, chunk: TypedArray) => void, signal?: AbortSignal): Promise<void> {
     const key = this.keyOf(item.gridIndex);
     const store = this.context.store;
     await withChunkLock(store.description, key, async () => {
-      const stored = item.coversChunk ? undefined : await this.readChunk(item.gridIndex, signal);
-      const chunk = stored ?? this.fill.borrowChunk();
-      patch(item, chunk);
-      if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
-      else await store.set(key, await this.codec.encode(chunk, { consume: true }), { signal });
-      // Stores keep no reference to what they were given once set resolves, so the buffer is free again.
-      if (stored === undefined) this.fill.release(chunk);
+      if (item.coversChunk) {
+        const chunk = this.fill.borrowChunk();
+        patch(item, chunk);
+        if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
+        else await store.set(key, await this.codec.encode(chunk, { consume: true }), { signal });
+        // Stores keep no reference to what they were given once set resolves, so the buffer is free again.
+        this.fill.release(chunk);
+        return;
+      }
+      const what = `write of chunk [${item.gridIndex}] of array "/${this.context.path}" in ${store.description}`;
+      await retryOnConflict(what, key, this.context.conflicts, signal, async () => {
+        const stored = await store.getVersioned(key, { signal });
+        // Stores hand the caller bytes of its own, so an uncompressed chunk can be patched in place.
+        const chunk = stored === undefined ? this.fill.borrowChunk() : await this.codec.decode(stored.bytes, key, { owned: true });
+        patch(item, chunk);
+        if (!this.fill.isAllFill(chunk)) {
+          const bytes = await this.codec.encode(chunk, { consume: true });
+          await store.set(key, bytes, stored === undefined ? { ifNoneMatch: "*", signal } : { ifMatch: stored.version, signal });
+        } else if (stored !== undefined) {
+          await removeIfUnchanged(store, key, stored.version, () => this.codec.encode(this.fill.freshChunk(), { consume: true }), signal);
+        }
+        if (stored === undefined) this.fill.release(chunk);
+      });
     });
   }
 }

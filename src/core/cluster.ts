@@ -10,16 +10,29 @@ import { MemoryBackend } from "../store/memory.js";
 import { S3Backend, s3ConnectionSchema } from "../store/s3/index.js";
 import { configFromEnvironment, readConfigFile } from "./config-sources.js";
 import type { Backend } from "../store/store.js";
-import { Pool } from "./pool.js";
+import { type OpenPoolOptions, Pool } from "./pool.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
 const DEFAULT_NJOBS = 8;
 
-const common = { njobs: njobsSchema.default(DEFAULT_NJOBS), defaultPool: z.string().min(1).optional() };
+const common = {
+  njobs: njobsSchema.default(DEFAULT_NJOBS),
+  defaultPool: z.string().min(1).optional(),
+  /** Attempts of a read-modify-write that keeps losing races to other writers, before ConflictError. */
+  conflictRetries: z.number().int().min(1).max(10_000).optional(),
+};
 
 export const clusterConfigSchema = z.discriminatedUnion("backend", [
   z.object({ backend: z.literal("memory"), ...common }).strict(),
-  z.object({ backend: z.literal("fs"), root: z.string().min(1), ...common }).strict(),
+  z.object({
+    backend: z.literal("fs"),
+    root: z.string().min(1),
+    /** fsync every write and delete before it returns (default true). */
+    durable: z.boolean().optional(),
+    /** Age after which a lock file whose holder cannot be checked (another host) counts as abandoned (default 10 s). */
+    lockStaleMs: z.number().int().min(1).optional(),
+    ...common,
+  }).strict(),
   s3ConnectionSchema.extend({ backend: z.literal("s3"), ...common }).strict(),
 ]);
 
@@ -88,7 +101,7 @@ export class Cluster {
     try {
       await backend.createPool(name);
       // The root zarr.json is written with If-None-Match: of two racing creators only one gets here.
-      pool = await Pool.initialise(backend.openPool(name), { name, njobs: () => this.njobs, attrs: options.attrs });
+      pool = await Pool.initialise(backend.openPool(name), { ...this.poolOptions(name), attrs: options.attrs });
     } catch (error) {
       if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`pool "${name}" already exists in ${backend.description}`);
       throw error;
@@ -99,7 +112,7 @@ export class Cluster {
   async getPool(name: string, options: { readOnly?: boolean; njobs?: number } = {}): Promise<Pool> {
     const backend = this.backend();
     if (!(await backend.hasPool(name))) throw new NotFoundError(`pool "${name}" does not exist in ${backend.description}`);
-    const pool = await Pool.open(backend.openPool(name), { name, readOnly: options.readOnly, njobs: () => this.njobs });
+    const pool = await Pool.open(backend.openPool(name), { ...this.poolOptions(name), readOnly: options.readOnly });
     return this.track(pool, options.njobs);
   }
 
@@ -145,6 +158,10 @@ export class Cluster {
     }
   }
 
+  private poolOptions(name: string): OpenPoolOptions {
+    return { name, njobs: () => this.njobs, conflictRetries: this.#config.conflictRetries };
+  }
+
   private track(pool: Pool, njobs: number | undefined): Pool {
     if (njobs !== undefined) pool.njobs = njobs;
     this.openPools.add(pool);
@@ -161,7 +178,7 @@ export class Cluster {
       case "memory":
         return new MemoryBackend();
       case "fs":
-        return new FileSystemBackend(resolve(this.#config.root));
+        return new FileSystemBackend(resolve(this.#config.root), { durable: this.#config.durable, lockStaleMs: this.#config.lockStaleMs });
       case "s3":
         return new S3Backend(this.#config);
     }

@@ -53,18 +53,26 @@ export async function forEachLimited<T>(
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 
-  async run<R>(key: string, critical: () => Promise<R>): Promise<R> {
+  /** Wait for the lock of `key`; the returned function releases it. */
+  async acquire(key: string): Promise<() => void> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     const tail = previous.then(() => mine);
     this.tails.set(key, tail);
+    await previous;
+    return () => {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+
+  async run<R>(key: string, critical: () => Promise<R>): Promise<R> {
+    const release = await this.acquire(key);
     try {
-      await previous;
       return await critical();
     } finally {
       release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
 }
@@ -77,4 +85,15 @@ const chunkMutex = new KeyedMutex();
  */
 export function withChunkLock<R>(storeDescription: string, key: string, critical: () => Promise<R>): Promise<R> {
   return chunkMutex.run(`${storeDescription}\u0000${key}`, critical);
+}
+
+/** Run `critical` holding the locks of several chunks (taken in sorted order, so two such callers never deadlock). */
+export async function withChunkLocks<R>(storeDescription: string, keys: readonly string[], critical: () => Promise<R>): Promise<R> {
+  const releases: (() => void)[] = [];
+  try {
+    for (const key of [...new Set(keys)].sort()) releases.push(await chunkMutex.acquire(`${storeDescription}\u0000${key}`));
+    return await critical();
+  } finally {
+    for (const release of releases.reverse()) release();
+  }
 }

@@ -20,6 +20,11 @@ const FIELDS: Record<string, { field: string; kind: "string" | "number" | "boole
   timeout_ms: { field: "timeoutMs", kind: "number" },
   max_retries: { field: "maxRetries", kind: "number" },
   transport: { field: "transport", kind: "string" },
+  writers: { field: "writers", kind: "string" },
+  retry_window_ms: { field: "retryWindowMs", kind: "number" },
+  conflict_retries: { field: "conflictRetries", kind: "number" },
+  durable: { field: "durable", kind: "boolean" },
+  lock_stale_ms: { field: "lockStaleMs", kind: "number" },
 };
 
 function convert(key: string, raw: string, source: string): [string, unknown] {

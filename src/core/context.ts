@@ -1,5 +1,6 @@
 import { ReadOnlyError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import type { ConflictPolicy } from "./optimistic.js";
 
 /** What every node of a pool shares: where its bytes live and how it may be used. */
 export interface PoolContext {
@@ -7,6 +8,8 @@ export interface PoolContext {
   /** The pool's name, for messages. */
   readonly poolName: string;
   readonly readOnly: boolean;
+  /** How read-modify-writes retry after losing a race to another writer. */
+  readonly conflicts: ConflictPolicy;
 }
 
 export function describeNode(kind: string, path: string, context: PoolContext): string {

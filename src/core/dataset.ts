@@ -6,7 +6,7 @@
  */
 import ndarray, { type NdArray } from "ndarray";
 import ops from "ndarray-ops";
-import { NotFoundError, ShapeError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, NotFoundError, PreconditionFailedError, ShapeError, ValidationError } from "../errors.js";
 import {
   allocateTypedArray,
   arrayMetadataJson,
@@ -41,6 +41,8 @@ import { createChunkIO } from "./chunk-layout.js";
 import { ensureAncestorGroups } from "./hierarchy.js";
 import { ChunkCache, withChunkCache } from "./chunk-cache.js";
 import { forEachLimited, throwIfAborted } from "./concurrency.js";
+import { readNodeVersioned, updateNodeMetadata } from "./metadata-update.js";
+import { retryOnConflict } from "./optimistic.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
 import { product, sameShape, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
@@ -74,8 +76,16 @@ export class Dataset {
     this.attrs = new Attributes({
       describe: this.describe,
       readAttributes: () => this.info.attributes,
-      writeAttributes: (attributes) => this.writeMetadata({ ...this.info, attributes }),
+      updateAttributes: (change) => this.updateMetadata((latest) => ({ ...latest, attributes: change(latest.attributes) })),
     });
+  }
+
+  /**
+   * Reload the metadata (shape, attributes, ...) from the store: another handle, process or host
+   * may have resized the array or changed its attributes since this one was opened.
+   */
+  async refresh(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.adopt((await readNodeVersioned(this.context, this.path, "array", this.describe, options)).node.info);
   }
 
   get name(): string {
@@ -203,8 +213,7 @@ export class Dataset {
   async clear(options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     const keys = await this.storedChunkKeys(options.signal);
-    this.cache?.clear();
-    await this.context.store.deleteMany(keys, { signal: options.signal });
+    await this.io.deleteObjects(keys, this.runOptions(options, "clear"));
   }
 
   /** Remove the dataset: its chunks, then its metadata. */
@@ -222,22 +231,38 @@ export class Dataset {
   async resize(newShape: readonly number[], options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     const shape = validateShape(newShape, `new shape of ${this.describe}`);
-    if (shape.length !== this.ndim) {
-      throw new ShapeError(`cannot resize ${this.describe} from ${this.ndim} to ${shape.length} dimensions (shape [${this.info.shape}] → [${shape}])`);
-    }
+    const key = metadataKey(this.path);
+    await retryOnConflict(`resize of ${this.describe}`, key, this.context.conflicts, options.signal, async () => {
+      // Start from the latest stored metadata: another writer may have resized or changed attributes.
+      const { node, version } = await readNodeVersioned(this.context, this.path, "array", this.describe, options);
+      this.adopt(node.info);
+      if (shape.length !== this.ndim) {
+        throw new ShapeError(`cannot resize ${this.describe} from ${this.ndim} to ${shape.length} dimensions (shape [${this.info.shape}] → [${shape}])`);
+      }
+      await this.cleanBeyond(shape, options);
+      const next = { ...node.info, shape };
+      await this.context.store.set(key, encodeMetadata(arrayMetadataJson(next)), { ifMatch: version, signal: options.signal });
+      this.adopt(next);
+    });
+  }
+
+  /**
+   * Before shrinking to `shape`: delete the stored objects wholly outside it and reset the cut-off
+   * part of edge objects to the fill value. Idempotent, so a resize that lost a race can run it again.
+   */
+  private async cleanBeyond(shape: readonly number[], options: OperationOptions): Promise<void> {
     const old = this.info.shape;
-    const chunkShape = this.info.chunkShape;
+    const objectShape = this.info.chunkShape;
     const outside = (await this.storedObjectIndices(options.signal)).filter((grid) =>
-      grid.some((g, axis) => g * chunkShape[axis] >= shape[axis]),
+      grid.some((g, axis) => g * objectShape[axis] >= shape[axis]),
     );
-    await this.context.store.deleteMany(outside.map((grid) => this.objectKeyOf(grid)), { signal: options.signal });
+    await this.io.deleteObjects(outside.map((grid) => this.objectKeyOf(grid)), this.runOptions(options, "resize"));
     for (let axis = 0; axis < this.ndim; axis++) {
-      const keepEnd = Math.min(old[axis], Math.ceil(shape[axis] / chunkShape[axis]) * chunkShape[axis]);
+      const keepEnd = Math.min(old[axis], Math.ceil(shape[axis] / objectShape[axis]) * objectShape[axis]);
       if (shape[axis] >= keepEnd) continue;
       const items: SelectionItem[] = old.map((_, a) => (a === axis ? slice(shape[axis], keepEnd) : null));
       await this.set(items, this.info.fillValue, options);
     }
-    await this.writeMetadata({ ...this.info, shape });
   }
 
   /** Apply `fn` chunk by chunk (in parallel) into a new dataset `outName` in the same group. */
@@ -247,10 +272,18 @@ export class Dataset {
     return out;
   }
 
-  /** Apply `fn` chunk by chunk (in parallel), in place. */
+  /**
+   * Apply `fn` chunk by chunk (in parallel), in place. Each chunk is a read-modify-write with a
+   * conditional write, so a concurrent writer's update is never overwritten by a result computed
+   * from older content: `fn` is then run again on the new content (so it must be pure).
+   */
   async apply(fn: ChunkFunction, options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
-    await this.transformChunks(fn, this, options);
+    const io = this.io;
+    const shape = this.info.shape;
+    const what = `result of the chunk function on ${this.describe}`;
+    const items = [...gridIndices(this.chunkGrid)].map((gridIndex) => ({ gridIndex, coversChunk: false }));
+    await io.writeChunks(items, (item, chunk) => applyInChunk(fn, chunk, io.chunkShape, item.gridIndex, shape, this.dtype, what), this.runOptions(options, "apply"));
   }
 
   /**
@@ -302,14 +335,16 @@ export class Dataset {
   /** Decoded chunk, or undefined when not stored. */
   async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
     let result: TypedArray | undefined;
-    await this.io.readChunks([{ gridIndex }], (_, chunk) => (result = chunk), this.runOptions({ signal, njobs: 1 }, "read"));
+    // A cached chunk is shared with later reads: the caller gets a copy it may change.
+    await this.io.readChunks([{ gridIndex }], (_, chunk) => (result = this.cache ? chunk?.slice() : chunk), this.runOptions({ signal, njobs: 1 }, "read"));
     return result;
   }
 
   /**
-   * Read-modify-write of one chunk under the process-wide lock of its object (its shard, when
-   * sharded). A chunk `covered` by the write is not read. A chunk that ends up all fill value is
-   * not stored.
+   * Read-modify-write of one chunk (a conditional write, retried from a fresh read when another
+   * writer changed the chunk meanwhile, so `patch` may run more than once), under the in-process
+   * lock of its object (its shard, when sharded). A chunk `covered` by the write is not read. A
+   * chunk that ends up all fill value is not stored.
    */
   async updateChunk(gridIndex: readonly number[], covered: boolean, signal: AbortSignal | undefined, patch: (chunk: TypedArray) => void): Promise<void> {
     assertWritable(this.context, this.describe);
@@ -325,8 +360,7 @@ export class Dataset {
   async deleteChunk(gridIndex: readonly number[], options: { signal?: AbortSignal } = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     if (this.io.shardShape === undefined) {
-      this.cache?.forget(gridIndex.join(","));
-      await this.context.store.delete(this.chunkKeyOf(gridIndex), options);
+      await this.io.deleteObjects([this.chunkKeyOf(gridIndex)], this.runOptions({ ...options, njobs: 1 }, "delete of a chunk"));
       return;
     }
     await this.set(chunkRegion(gridIndex, this.io.chunkShape, this.info.shape), this.info.fillValue, { ...options, njobs: 1 });
@@ -406,16 +440,22 @@ export class Dataset {
     return keys;
   }
 
-  private async writeMetadata(info: ArrayInfo): Promise<void> {
+  /** Apply `change` to the latest stored metadata and store it (retried when another writer changed it meanwhile). */
+  private async updateMetadata(change: (latest: ArrayInfo) => ArrayInfo): Promise<void> {
     assertWritable(this.context, this.describe);
-    await this.context.store.set(metadataKey(this.path), encodeMetadata(arrayMetadataJson(info)));
+    const stored = await updateNodeMetadata(this.context, this.path, "array", this.describe, (latest) => ({ kind: "array", info: change(latest.info) }));
+    this.adopt(stored.info);
+  }
+
+  /** Use `info` from now on (metadata just read or written). */
+  private adopt(info: ArrayInfo): void {
     this.info = info;
     this.cache?.clear();
     this.io = this.createIO(info);
   }
 
   private createIO(info: ArrayInfo): ChunkIO {
-    const io = createChunkIO({ store: this.context.store, path: this.path, info });
+    const io = createChunkIO({ store: this.context.store, path: this.path, info, conflicts: this.context.conflicts });
     return this.cache ? withChunkCache(io, this.cache) : io;
   }
 }
@@ -485,8 +525,14 @@ export class DataChunk {
 
 /** Create the array's zarr.json (atomically refusing to overwrite anything) and return it opened. */
 export async function createDatasetNode(context: PoolContext, path: string, info: ArrayInfo, njobs: () => number): Promise<Dataset> {
-  assertWritable(context, describeNode("dataset", path, context));
-  await context.store.set(metadataKey(path), encodeMetadata(arrayMetadataJson(info)), { ifNoneMatch: true });
+  const what = describeNode("dataset", path, context);
+  assertWritable(context, what);
+  try {
+    await context.store.set(metadataKey(path), encodeMetadata(arrayMetadataJson(info)), { ifNoneMatch: "*" });
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`${what} already exists`, { cause: error });
+    throw error;
+  }
   return new Dataset(context, path, info, njobs);
 }
 
@@ -502,6 +548,24 @@ function* gridIndices(grid: readonly number[]): Generator<number[]> {
     }
     if (axis < 0) return;
   }
+}
+
+/** `fn` on the in-bounds part of one decoded chunk, its result written back into the chunk. */
+function applyInChunk(
+  fn: ChunkFunction,
+  chunk: TypedArray,
+  chunkShape: readonly number[],
+  gridIndex: readonly number[],
+  shape: readonly number[],
+  dtype: DataType,
+  what: string,
+): void {
+  const inBounds = gridIndex.map((g, axis) => Math.min(chunkShape[axis], shape[axis] - g * chunkShape[axis]));
+  const view = (ndarray(chunk as never, [...chunkShape]) as NdArray<TypedArray>).hi(...inBounds);
+  const input = ndarray(allocateTypedArray(dtype, product(inBounds)) as never, inBounds) as NdArray<TypedArray>;
+  ops.assign(input, view);
+  const result = toStridedSource(fn(input), dtype, inBounds, what);
+  ops.assign(view, ndarray(result.data as never, inBounds, result.strides, result.offset));
 }
 
 function chunkRegion(gridIndex: readonly number[], chunkShape: readonly number[], shape: readonly number[]): SelectionItem[] {

@@ -2,7 +2,7 @@
  * Group: a node of a pool's Zarr v3 hierarchy that holds datasets and other groups. A Pool is the
  * root group. Paths may be nested ("a/b/c"); creating a node creates missing parent groups.
  */
-import { AlreadyExistsError, CorruptMetadataError, NotFoundError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, CorruptMetadataError, NotFoundError, PreconditionFailedError, ValidationError } from "../errors.js";
 import {
   encodeMetadata,
   groupMetadataJson,
@@ -11,12 +11,13 @@ import {
   parseNodeMetadata,
   type NodeMetadata,
 } from "../format/index.js";
-import { Attributes } from "./attributes.js";
+import { Attributes, toJsonAttributes } from "./attributes.js";
 import { forEachLimited } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, joinPath, type PoolContext } from "./context.js";
 import { resolveCreateOptions, type CreateDatasetOptions } from "./create-options.js";
 import { createDatasetNode, Dataset } from "./dataset.js";
 import { ensureAncestorGroups } from "./hierarchy.js";
+import { readNodeVersioned, updateNodeMetadata } from "./metadata-update.js";
 
 export type Node = Group | Dataset;
 
@@ -35,12 +36,20 @@ export class Group {
     this.attrs = new Attributes({
       describe: this.describe,
       readAttributes: () => this.attributes,
-      writeAttributes: async (next) => {
+      updateAttributes: async (change) => {
         assertWritable(this.context, this.describe);
-        await this.context.store.set(metadataKey(this.path), encodeMetadata(groupMetadataJson(next)));
-        this.attributes = next;
+        const stored = await updateNodeMetadata(this.context, this.path, "group", this.describe, (latest) => ({
+          kind: "group",
+          attributes: change(latest.attributes),
+        }));
+        this.attributes = stored.attributes;
       },
     });
+  }
+
+  /** Reload the attributes from the store (they may have been changed by another handle or process). */
+  async refresh(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.attributes = (await readNodeVersioned(this.context, this.path, "group", this.describe, options)).node.attributes;
   }
 
   get name(): string {
@@ -64,10 +73,7 @@ export class Group {
     assertWritable(this.context, what);
     const resolved = resolveCreateOptions(options, what);
     await ensureAncestorGroups(this.context, path, this.path);
-    const dataset = await createDatasetNode(this.context, path, resolved.info, () => this.njobs).catch((error: unknown) => {
-      if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`${what} already exists`);
-      throw error;
-    });
+    const dataset = await createDatasetNode(this.context, path, resolved.info, () => this.njobs);
     if (resolved.njobs !== undefined) dataset.njobs = resolved.njobs;
     if (resolved.data) await dataset.set(undefined, resolved.data);
     return dataset;
@@ -95,15 +101,15 @@ export class Group {
     const what = describeNode("group", path, this.context);
     assertWritable(this.context, what);
     await ensureAncestorGroups(this.context, path, this.path);
-    const group = new Group(this.context, path, {}, () => this.njobs);
+    // The attributes go into the one conditional create, so the group never exists without them.
+    const attributes = options.attrs ? toJsonAttributes(options.attrs, what) : {};
     try {
-      await this.context.store.set(metadataKey(path), encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true });
+      await this.context.store.set(metadataKey(path), encodeMetadata(groupMetadataJson(attributes)), { ifNoneMatch: "*" });
     } catch (error) {
-      if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`${what} already exists`);
+      if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`${what} already exists`, { cause: error });
       throw error;
     }
-    if (options.attrs) await group.attrs.update(options.attrs);
-    return group;
+    return new Group(this.context, path, attributes, () => this.njobs);
   }
 
   /** The group at `name`, creating it (and its parents) when missing (h5py's require_group). */

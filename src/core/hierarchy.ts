@@ -1,5 +1,5 @@
 /** Keeping a pool's hierarchy well-formed: every ancestor of a node is a group. */
-import { AlreadyExistsError } from "../errors.js";
+import { AlreadyExistsError, PreconditionFailedError } from "../errors.js";
 import { encodeMetadata, groupMetadataJson, metadataKey, parseNodeMetadata } from "../format/index.js";
 import type { PoolContext } from "./context.js";
 
@@ -15,8 +15,8 @@ export async function ensureAncestorGroups(context: PoolContext, path: string, f
     const key = metadataKey(ancestor);
     const bytes = await context.store.get(key);
     if (bytes === undefined) {
-      await context.store.set(key, encodeMetadata(groupMetadataJson({})), { ifNoneMatch: true }).catch((error: unknown) => {
-        if (!(error instanceof AlreadyExistsError)) throw error;
+      await context.store.set(key, encodeMetadata(groupMetadataJson({})), { ifNoneMatch: "*" }).catch((error: unknown) => {
+        if (!(error instanceof PreconditionFailedError)) throw error;
       });
     } else if (parseNodeMetadata(bytes, key, context.store.description).kind === "array") {
       throw new AlreadyExistsError(`cannot create "/${path}" in pool "${context.poolName}": "/${ancestor}" is a dataset`);

@@ -1,22 +1,26 @@
 /**
  * Pool: the root group of one Zarr v3 hierarchy (a directory for fs, a bucket or bucket/prefix for S3).
  */
-import { CorruptMetadataError, NotFoundError } from "../errors.js";
+import { AlreadyExistsError, CorruptMetadataError, NotFoundError, PreconditionFailedError } from "../errors.js";
 import { encodeMetadata, groupMetadataJson, metadataKey, parseNodeMetadata } from "../format/index.js";
 import type { Store } from "../store/store.js";
 import type { PoolContext } from "./context.js";
 import { Group } from "./group.js";
+import { type ConflictPolicy, DEFAULT_CONFLICT_POLICY } from "./optimistic.js";
 
 export interface OpenPoolOptions {
   name: string;
   readOnly?: boolean;
   njobs?: () => number;
+  /** Attempts of a read-modify-write that keeps losing races to other writers before ConflictError (default 64). */
+  conflictRetries?: number;
 }
 
 export class Pool extends Group {
   /** Open the pool stored in `store`: one GET of its root zarr.json, which must be a Zarr v3 group. */
   static async open(store: Store, options: OpenPoolOptions): Promise<Pool> {
-    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false };
+    const conflicts: ConflictPolicy = { ...DEFAULT_CONFLICT_POLICY, maxAttempts: options.conflictRetries ?? DEFAULT_CONFLICT_POLICY.maxAttempts };
+    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts };
     const key = metadataKey("");
     const bytes = await store.get(key);
     if (bytes === undefined) {
@@ -31,7 +35,12 @@ export class Pool extends Group {
 
   /** Write a root group into an empty store and open it. */
   static async initialise(store: Store, options: OpenPoolOptions & { attrs?: Record<string, unknown> }): Promise<Pool> {
-    await store.set(metadataKey(""), encodeMetadata(groupMetadataJson(options.attrs ?? {})), { ifNoneMatch: true });
+    try {
+      await store.set(metadataKey(""), encodeMetadata(groupMetadataJson(options.attrs ?? {})), { ifNoneMatch: "*" });
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`pool "${options.name}" (${store.description}) already exists`, { cause: error });
+      throw error;
+    }
     return Pool.open(store, options);
   }
 

@@ -6,8 +6,9 @@
  * GETs, neighbouring ranges (gap ≤ MAX_COALESCE_GAP) merged into one request. All GETs of one
  * operation share one njobs limit (first come, first served: index GETs queue before data GETs).
  * Each shard is read under the shared side of its lock (shard-locks.ts), so a write in this
- * process cannot replace it between its index GET and its data GETs; a writer in another process can (the reader may then see a torn
- * shard: an error, or in the worst case stale bytes), as with other Zarr implementations.
+ * process cannot replace it between its index GET and its data GETs; a writer in another process
+ * can, so the data GETs carry the index's version (If-Match) and a shard replaced in between is
+ * read again: a read never mixes two versions of a shard.
  *
  * A write rewrites whole shards: a shard the write does not wholly cover is read (one GET of the
  * object) and patched, under the exclusive side of the shard's lock, so concurrent writes to different
@@ -16,7 +17,7 @@
  * with none is deleted.
  */
 import pLimit from "p-limit";
-import { CorruptChunkError } from "../errors.js";
+import { CorruptChunkError, PreconditionFailedError } from "../errors.js";
 import { chunkGridShape } from "../selection/index.js";
 import { chunkKey, type ChunkCodec, createChunkCodec, type TypedArray } from "../format/index.js";
 import {
@@ -26,6 +27,7 @@ import {
   decodeShardIndex,
   decodeShardIndexOfObject,
   EMPTY_ENTRY,
+  emptyShard,
   entryCoordinates,
   innerGridIndexOf,
   locateInnerChunk,
@@ -33,6 +35,7 @@ import {
   type ShardLayout,
 } from "../format/sharding.js";
 import type { ByteRange } from "../store/store.js";
+import { removeIfUnchanged, retryOnConflict } from "./optimistic.js";
 import { ChunkFill, type ChunkIO, type ChunkIOContext, type ChunkRef, type ChunkRunOptions, type ChunkWrite, runChunkTasks } from "./chunk-io.js";
 import { throwIfAborted } from "./concurrency.js";
 import { withShardLock } from "./shard-locks.js";
@@ -44,6 +47,14 @@ export const MAX_COALESCED_BYTES = 16 * 1024 * 1024;
 
 /** What a queued GET returns once the operation has failed: nothing more is fetched. */
 const SKIPPED = Symbol("skipped");
+
+/** Reads of one shard that keep finding it replaced (by another process) between index and data GETs before giving up. */
+const MAX_SHARD_READ_ATTEMPTS = 16;
+
+interface ShardRead<T> {
+  item: T;
+  chunk: TypedArray | undefined;
+}
 
 interface ShardGroup<T> {
   key: string;
@@ -76,18 +87,18 @@ export class ShardedChunkIO implements ChunkIO {
     // its lock (so an in-process write cannot replace the shard between its index and data GETs).
     const limit = pLimit(Math.max(1, options.njobs));
     let failed = false;
-    const get = (key: string, range: ByteRange) =>
+    const queued = <R>(request: () => Promise<R>) =>
       limit(async () => {
         if (failed) return SKIPPED;
         throwIfAborted(options.signal, options.what);
-        return this.context.store.get(key, range, { signal: options.signal });
+        return request();
       });
     await runChunkTasks(
       this.groupByShard(items),
       { ...options, njobs: Infinity },
       async (group, progressed) => {
         try {
-          await withShardLock(this.context.store.description, group.key, "read", () => this.readShard(group, get, visit, progressed));
+          await withShardLock(this.context.store.description, group.key, "read", () => this.readShardConsistently(group, queued, visit, progressed, options));
         } catch (error) {
           failed = true;
           throw error;
@@ -97,47 +108,72 @@ export class ShardedChunkIO implements ChunkIO {
     );
   }
 
-  /** The touched inner chunks of one shard: its index, then coalesced range GETs of the stored ones. */
-  private async readShard<T>(
+  /**
+   * One shard's touched inner chunks, all from the same version of the shard: the data GETs carry
+   * the index's version (If-Match), and when another process replaced or deleted the shard in
+   * between, the shard is read again from its new index.
+   */
+  private async readShardConsistently<T>(
     group: ShardGroup<T>,
-    get: (key: string, range: ByteRange) => Promise<Uint8Array | undefined | typeof SKIPPED>,
+    queued: <R>(request: () => Promise<R>) => Promise<R | typeof SKIPPED>,
     visit: (item: T, chunk: TypedArray | undefined) => void,
     progressed: (chunks: number) => void,
+    options: ChunkRunOptions,
   ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let found: ShardRead<T>[] | typeof SKIPPED;
+      try {
+        found = await this.readShard(group, queued, options.signal);
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError) || attempt >= MAX_SHARD_READ_ATTEMPTS) throw error;
+        continue;
+      }
+      if (found === SKIPPED) return;
+      for (const { item, chunk } of found) visit(item, chunk);
+      progressed(found.length);
+      return;
+    }
+  }
+
+  /** The touched inner chunks of one shard: its index, then coalesced range GETs of the stored ones (SKIPPED once the operation failed). */
+  private async readShard<T>(
+    group: ShardGroup<T>,
+    queued: <R>(request: () => Promise<R>) => Promise<R | typeof SKIPPED>,
+    signal: AbortSignal | undefined,
+  ): Promise<ShardRead<T>[] | typeof SKIPPED> {
     const { key } = group;
+    const store = this.context.store;
     const length = this.layout.indexByteLength;
-    const indexBytes = await get(key, this.layout.indexLocation === "end" ? { suffixLength: length } : { offset: 0, length });
-    if (indexBytes === SKIPPED) return;
-    const index = indexBytes === undefined ? undefined : decodeShardIndex(indexBytes, this.layout, key);
+    const range: ByteRange = this.layout.indexLocation === "end" ? { suffixLength: length } : { offset: 0, length };
+    const indexed = await queued(() => store.getVersioned(key, { range, signal }));
+    if (indexed === SKIPPED) return SKIPPED;
+    const index = indexed === undefined ? undefined : decodeShardIndex(indexed.bytes, this.layout, key);
+    const found: ShardRead<T>[] = [];
     const stored: { offset: number; length: number; item: { item: T; entry: number } }[] = [];
     for (const member of group.members) {
       const offset = index === undefined ? EMPTY_ENTRY : index[member.entry * 2];
-      if (offset === EMPTY_ENTRY) {
-        visit(member.item, undefined);
-        progressed(1);
-      } else {
-        stored.push({ offset, length: index![member.entry * 2 + 1], item: member });
-      }
+      if (offset === EMPTY_ENTRY) found.push({ item: member.item, chunk: undefined });
+      else stored.push({ offset, length: index![member.entry * 2 + 1], item: member });
     }
+    let skipped = false;
     await Promise.all(
       coalesceRanges(stored, MAX_COALESCE_GAP, MAX_COALESCED_BYTES).map(async (request) => {
-        const bytes = await get(key, { offset: request.offset, length: request.length });
-        if (bytes === SKIPPED) return;
-        if (bytes !== undefined && bytes.byteLength < request.length) {
+        const bytes = await queued(() => store.get(key, { offset: request.offset, length: request.length }, { ifMatch: indexed!.version, signal }));
+        if (bytes === SKIPPED) return void (skipped = true);
+        if (bytes === undefined || bytes.byteLength < request.length) {
           throw new CorruptShardError(
             `shard "${key}" is truncated or corrupt: its index points at bytes ${request.offset}–${request.offset + request.length}, ` +
-              `but the shard ends at byte ${request.offset + bytes.byteLength}`,
+              `but the shard ends at byte ${request.offset + (bytes?.byteLength ?? 0)}`,
           );
         }
         await Promise.all(
           request.members.map(async ({ item, start, length: n }) => {
-            // A shard deleted (by another process) since its index was read holds nothing any more: fill.
-            visit(item.item, bytes === undefined ? undefined : await this.decodeInner(bytes.subarray(start, start + n), key, item.entry));
-            progressed(1);
+            found.push({ item: item.item, chunk: await this.decodeInner(bytes.subarray(start, start + n), key, item.entry) });
           }),
         );
       }),
     );
+    return skipped ? SKIPPED : found;
   }
 
   async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void> {
@@ -156,6 +192,11 @@ export class ShardedChunkIO implements ChunkIO {
     const { shardGridIndex, entry } = locateInnerChunk(gridIndex, this.layout.chunksPerShard);
     const index = await this.fetchIndex(this.shardKey(shardGridIndex), signal);
     return index !== undefined && index[entry * 2] !== EMPTY_ENTRY;
+  }
+
+  async deleteObjects(keys: readonly string[], options: ChunkRunOptions): Promise<void> {
+    const store = this.context.store;
+    await runChunkTasks(keys, options, (key) => withShardLock(store.description, key, "write", () => store.delete(key, { signal: options.signal })));
   }
 
   async storedChunksOf(objectGridIndices: readonly number[][], options: ChunkRunOptions): Promise<number[][]> {
@@ -202,33 +243,55 @@ export class ShardedChunkIO implements ChunkIO {
     return bytes === undefined ? undefined : decodeShardIndex(bytes, this.layout, key);
   }
 
+  /**
+   * A shard wholly covered by the write is one PUT (or DELETE) without a read. Otherwise the shard
+   * is read with its version token, patched and stored only if unchanged; after a lost race, read
+   * and patched again.
+   */
   private async rewriteShard<T extends ChunkWrite>(group: ShardGroup<T>, patch: (item: T, chunk: TypedArray) => void, signal?: AbortSignal): Promise<void> {
     const store = this.context.store;
     const covered = group.members.every((m) => m.item.coversChunk) && group.members.length === this.inBoundsChunkCount(group.shardGridIndex);
+    if (covered) {
+      const shard = await this.patchedShard(group, patch, undefined);
+      if (shard !== undefined) await store.set(group.key, shard, { signal });
+      else await store.delete(group.key, { signal });
+      return;
+    }
+    const what = `write of shard [${group.shardGridIndex}] of array "/${this.context.path}" in ${store.description}`;
+    await retryOnConflict(what, group.key, this.context.conflicts, signal, async () => {
+      const stored = await store.getVersioned(group.key, { signal });
+      const shard = await this.patchedShard(group, patch, stored?.bytes);
+      if (shard !== undefined) {
+        await store.set(group.key, shard, stored === undefined ? { ifNoneMatch: "*", signal } : { ifMatch: stored.version, signal });
+      } else if (stored !== undefined) {
+        await removeIfUnchanged(store, group.key, stored.version, async () => emptyShard(this.layout), signal);
+      }
+    });
+  }
+
+  /** The shard's new bytes (undefined: nothing left in it) after patching the group's inner chunks into `old`. */
+  private async patchedShard<T extends ChunkWrite>(
+    group: ShardGroup<T>,
+    patch: (item: T, chunk: TypedArray) => void,
+    old: Uint8Array | undefined,
+  ): Promise<Uint8Array | undefined> {
     const chunks = new Array<Uint8Array | undefined>(this.layout.entryCount).fill(undefined);
-    let existed = false;
-    if (!covered) {
-      const bytes = await store.get(group.key, undefined, { signal });
-      if (bytes !== undefined) {
-        existed = true;
-        const index = decodeShardIndexOfObject(bytes, this.layout, group.key);
-        for (let entry = 0; entry < this.layout.entryCount; entry++) {
-          const offset = index[entry * 2];
-          if (offset !== EMPTY_ENTRY) chunks[entry] = bytes.subarray(offset, offset + index[entry * 2 + 1]);
-        }
+    if (old !== undefined) {
+      const index = decodeShardIndexOfObject(old, this.layout, group.key);
+      for (let entry = 0; entry < this.layout.entryCount; entry++) {
+        const offset = index[entry * 2];
+        if (offset !== EMPTY_ENTRY) chunks[entry] = old.subarray(offset, offset + index[entry * 2 + 1]);
       }
     }
     await Promise.all(
       group.members.map(async ({ item, entry }) => {
-        const old = item.coversChunk ? undefined : chunks[entry];
-        const chunk = old === undefined ? this.fill.chunk().slice() : await this.decodeInner(old, group.key, entry);
+        const previous = item.coversChunk ? undefined : chunks[entry];
+        const chunk = previous === undefined ? this.fill.chunk().slice() : await this.decodeInner(previous, group.key, entry);
         patch(item, chunk);
         chunks[entry] = this.fill.isAllFill(chunk) ? undefined : await this.codec.encode(chunk);
       }),
     );
-    const shard = assembleShard(chunks, this.layout);
-    if (shard !== undefined) await store.set(group.key, shard, { signal });
-    else if (covered || existed) await store.delete(group.key, { signal });
+    return assembleShard(chunks, this.layout);
   }
 
   /** Inner chunks of the shard that hold any element inside the array (edge shards have fewer). */

@@ -298,6 +298,12 @@ export function assembleShard(chunks: readonly (Uint8Array | undefined)[], layou
   return out;
 }
 
+/** A shard holding no inner chunk (only its index, every entry empty): it reads exactly as an absent shard. */
+export function emptyShard(layout: ShardLayout): Uint8Array {
+  const index: ShardIndex = new Float64Array(layout.entryCount * 2).fill(EMPTY_ENTRY);
+  return encodeShardIndex(index, layout);
+}
+
 /** One range request covering several neighbouring byte ranges of the same object. */
 export interface CoalescedRange<T> {
   offset: number;

@@ -1,56 +1,56 @@
 /**
  * Stores on a local directory: key "a/b/c" is the file <root>/a/b/c.
  *
- * Every write goes to a unique temp file in the key's own directory and is then renamed (or, for
- * ifNoneMatch, hard-linked) onto the final name, so readers only ever see complete objects. An
- * opened file therefore never changes under a reader, which is why a get can size its buffer from
- * fstat. Deletes prune directories left empty; a writer whose directory is pruned under it simply
- * recreates the directory and tries again.
+ * A write puts the bytes in a unique temp file in the key's own directory (fsynced when durable),
+ * then, holding the key's lock file (fs-lock.ts), checks its condition against the current object,
+ * makes the temp file's mtime later than the current object's (fs-version.ts) and renames it onto
+ * the key; after releasing the lock it fsyncs the directory. Deletes also unlink under the lock, so
+ * that no write, conditional or not, is lost to a race with another. Readers take no lock: an
+ * object file is never changed in place, only replaced whole, so a reader only ever sees complete
+ * objects and can size its buffer, and take the version token, from fstat of the handle it reads.
+ *
+ * Deletes prune directories left empty once their lock is released; a writer whose directory is
+ * pruned under it recreates the directory and tries again. Keys never resolve through a symbolic
+ * link to outside the root (fs-confine.ts). Temp and lock files of killed writers are removed by
+ * the listings that come across them and by removeOrphans (fs-orphans.ts).
  */
 import { randomBytes } from "node:crypto";
-import type { Dirent } from "node:fs";
+import type { BigIntStats, Dirent } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import pLimit from "p-limit";
-import { AlreadyExistsError, NotFoundError, StorageError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, DosnaError, NotFoundError, PreconditionFailedError, StorageError, ValidationError } from "../errors.js";
 import { throwIfAborted } from "./abort.js";
+import { RootConfinement } from "./fs-confine.js";
+import { errorCode, isMissing, storageError } from "./fs-errors.js";
+import { DEFAULT_LOCK_STALE_MS, LockClaim, type LockOptions } from "./fs-lock.js";
+import { LOCK_SUFFIX, lockNameOf, newTempName, REAP_SUFFIX, reservedKind, TEMP_SUFFIX } from "./fs-names.js";
+import { removeOrphansIn } from "./fs-orphans.js";
+import { syncDirectory } from "./fs-sync.js";
+import { ensureLaterMtime, versionOf } from "./fs-version.js";
 import { validateDirectoryPrefix, validateKey, validateListPrefix, validatePoolName } from "./keys.js";
 import { resolveByteRange, validateByteRange } from "./ranges.js";
-import type { Backend, ByteRange, DirectoryListing, RequestOptions, SetOptions, Store } from "./store.js";
+import {
+  type Backend,
+  type ByteRange,
+  type DeleteOptions,
+  type DirectoryListing,
+  type GetOptions,
+  type GetVersionedOptions,
+  staleReadMessage,
+  preconditionMessage,
+  type RequestOptions,
+  type SetOptions,
+  type Store,
+  type VersionedBytes,
+  type WriteCondition,
+  writeConditionOf,
+} from "./store.js";
 
-const TEMP_SUFFIX = ".dosna-tmp";
 /** How often a write retries after a concurrent delete pruned its directory away. */
 const MAX_WRITE_ATTEMPTS = 50;
 const DELETE_CONCURRENCY = 16;
-
-function isTempName(name: string): boolean {
-  return name.startsWith(".") && name.endsWith(TEMP_SUFFIX);
-}
-
-function newTempName(): string {
-  return `.${process.pid}.${randomBytes(8).toString("hex")}${TEMP_SUFFIX}`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/** ENOTDIR: some parent of the path is a file, so the path cannot exist either. */
-function isMissing(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-function storageError(operation: string, filePath: string, cause: unknown): StorageError {
-  const code = errorCode(cause) ?? "error";
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new StorageError(`${operation} failed with ${code} at ${filePath}: ${detail}`, { cause });
-}
-
-async function removeQuietly(filePath: string): Promise<void> {
-  await fs.unlink(filePath).catch(() => undefined);
-}
+const READ_NO_FOLLOW = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
 
 export interface FileSystemStoreOptions {
   /**
@@ -59,44 +59,120 @@ export interface FileSystemStoreOptions {
    * silently bringing the pool back.
    */
   createRoot?: boolean;
+  /**
+   * Make every set and delete durable before it returns (default true): the written file is
+   * fsynced before it is renamed onto its key, and the key's directory after the rename or unlink.
+   * Off, a crash or power loss can undo recent writes, though never tear one.
+   */
+  durable?: boolean;
+  /**
+   * How old (ms) a key's lock file must be before a writer takes it over when its holder cannot be
+   * checked (it ran on another host); default 10 000. A holder on this host that has exited is
+   * taken over at once. Keep it far above the longest pause a writer may take while holding a lock.
+   */
+  lockStaleMs?: number;
+}
+
+/** Options FileSystemBackend passes to the store of every pool. */
+export type FileSystemBackendOptions = Pick<FileSystemStoreOptions, "durable" | "lockStaleMs">;
+
+function validateStoreOptions(options: FileSystemBackendOptions, where: string): void {
+  const { durable, lockStaleMs } = options;
+  if (durable !== undefined && typeof durable !== "boolean") {
+    throw new ValidationError(`${where}: option durable must be a boolean, got ${JSON.stringify(durable)}`);
+  }
+  if (lockStaleMs !== undefined && !(typeof lockStaleMs === "number" && Number.isFinite(lockStaleMs) && lockStaleMs > 0)) {
+    throw new ValidationError(`${where}: option lockStaleMs must be a positive number of milliseconds, got ${JSON.stringify(lockStaleMs)}`);
+  }
+}
+
+async function removeQuietly(filePath: string): Promise<void> {
+  await fs.unlink(filePath).catch(() => undefined);
+}
+
+/** lstat, with undefined for a path that does not exist; other errors are left to the caller. */
+async function lstatOrUndefined(filePath: string): Promise<BigIntStats | undefined> {
+  try {
+    return await fs.lstat(filePath, { bigint: true });
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Whether `current` (the lstat of the key's path) lets a write with `condition` go ahead. */
+function conditionHolds(condition: WriteCondition, current: BigIntStats | undefined): boolean {
+  switch (condition.kind) {
+    case "none":
+      return true;
+    case "absent":
+      // A directory of other keys is no object: the rename onto it then fails with EISDIR.
+      return current === undefined || current.isDirectory();
+    case "version":
+      return current !== undefined && current.isFile() && versionOf(current) === condition.version;
+  }
+}
+
+async function readFully(handle: fs.FileHandle, start: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(end - start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
+    if (bytesRead === 0) break; // only if another program truncated the file in place
+    filled += bytesRead;
+  }
+  return filled === bytes.length ? bytes : bytes.slice(0, filled);
+}
+
+interface OpenedObject {
+  handle: fs.FileHandle;
+  stats: BigIntStats;
+  filePath: string;
+}
+
+/** Where a key lives on disk: its file, its directory and its lock file. */
+interface KeyPaths {
+  filePath: string;
+  directory: string;
+  lockPath: string;
+  /** 'key "a/b"', for error messages. */
+  subject: string;
 }
 
 export class FileSystemStore implements Store {
   readonly root: string;
   readonly description: string;
   readonly #createRoot: boolean;
+  readonly #durable: boolean;
+  readonly #lockStaleMs: number;
+  readonly #confinement: RootConfinement;
 
   constructor(rootDir: string, options: FileSystemStoreOptions = {}) {
     this.root = path.resolve(rootDir);
     this.description = `fs:${this.root}`;
+    validateStoreOptions(options, `FileSystemStore at ${this.root}`);
     this.#createRoot = options.createRoot ?? true;
+    this.#durable = options.durable ?? true;
+    this.#lockStaleMs = options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS;
+    this.#confinement = new RootConfinement(this.root, this.description);
   }
 
-  async get(key: string, range?: ByteRange, options: RequestOptions = {}): Promise<Uint8Array | undefined> {
+  async get(key: string, range?: ByteRange, options: GetOptions = {}): Promise<Uint8Array | undefined> {
     this.#validateKey(key);
     if (range !== undefined) validateByteRange(range, key);
     const operation = `get of key ${JSON.stringify(key)} from ${this.description}`;
     throwIfAborted(options.signal, operation);
-    const filePath = this.#pathOf(key);
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(filePath, "r");
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw storageError(operation, filePath, error);
+    const opened = await this.#openObject(key, operation);
+    // The open handle pins the file read, so its stats are the version of the bytes read.
+    if (options.ifMatch !== undefined && (opened === undefined || versionOf(opened.stats) !== options.ifMatch)) {
+      await opened?.handle.close();
+      throw new PreconditionFailedError(staleReadMessage(key, options.ifMatch, this.description));
     }
+    if (opened === undefined) return undefined;
+    const { handle, stats, filePath } = opened;
     try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) return undefined; // a directory holding other keys is not an object
-      const { start, end } = resolveByteRange(range, stats.size);
-      const bytes = new Uint8Array(end - start);
-      let filled = 0;
-      while (filled < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
-        if (bytesRead === 0) break; // only if another program truncated the file in place
-        filled += bytesRead;
-      }
-      return filled === bytes.length ? bytes : bytes.slice(0, filled);
+      const { start, end } = resolveByteRange(range, Number(stats.size));
+      return await readFully(handle, start, end);
     } catch (error) {
       throw storageError(operation, filePath, error);
     } finally {
@@ -104,74 +180,126 @@ export class FileSystemStore implements Store {
     }
   }
 
-  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<void> {
+  async getVersioned(key: string, options: GetVersionedOptions = {}): Promise<VersionedBytes | undefined> {
+    this.#validateKey(key);
+    if (options.range !== undefined) validateByteRange(options.range, key);
+    const operation = `get of key ${JSON.stringify(key)} from ${this.description}`;
+    throwIfAborted(options.signal, operation);
+    const opened = await this.#openObject(key, operation);
+    if (opened === undefined) return undefined;
+    const { handle, stats, filePath } = opened;
+    try {
+      const { start, end } = resolveByteRange(options.range, Number(stats.size));
+      return { bytes: await readFully(handle, start, end), version: versionOf(stats) };
+    } catch (error) {
+      throw storageError(operation, filePath, error);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<string> {
     this.#validateKey(key);
     if (!(value instanceof Uint8Array)) {
       throw new ValidationError(`value for key ${JSON.stringify(key)} must be a Uint8Array, got ${typeof value}`);
     }
+    const condition = writeConditionOf(key, options);
     const operation = `set of key ${JSON.stringify(key)} in ${this.description}`;
     throwIfAborted(options.signal, operation);
-    const finalPath = this.#pathOf(key);
-    const directory = path.dirname(finalPath);
+    const target = this.#pathsOf(key);
+    const lockOptions: LockOptions = { staleMs: this.#lockStaleMs, signal: options.signal, operation };
 
     for (let attempt = 1; ; attempt++) {
       const retryAllowed = attempt < MAX_WRITE_ATTEMPTS;
-      const tempPath = path.join(directory, newTempName());
+      if ((await this.#confinement.check(target.directory, target.subject, operation)) === "missing") {
+        if (condition.kind === "version") throw this.#preconditionFailed(key, condition, "set");
+        await this.#makeDirectory(target.directory, key, operation);
+      } else if (attempt === 1 && condition.kind !== "none" && !conditionHolds(condition, await this.#lstat(target.filePath, operation))) {
+        // Fails fast before writing anything; the check that counts is made again under the lock.
+        throw this.#preconditionFailed(key, condition, "set");
+      }
+      // The object and the lock's claim are written before the lock is taken, so that the critical
+      // section stays a few metadata calls.
+      const tempPath = path.join(target.directory, newTempName());
+      const [written, claimed] = await Promise.allSettled([
+        fs.writeFile(tempPath, value, { flag: "wx", flush: this.#durable }),
+        LockClaim.prepare(target.lockPath),
+      ]);
+      if (written.status === "rejected" || claimed.status === "rejected") {
+        await removeQuietly(tempPath);
+        if (claimed.status === "fulfilled") await claimed.value.discard();
+        const error: unknown = written.status === "rejected" ? written.reason : (claimed as PromiseRejectedResult).reason;
+        if (errorCode(error) === "ENOENT" && retryAllowed) continue; // directory pruned: make it again
+        throw storageError(operation, written.status === "rejected" ? tempPath : target.lockPath, error);
+      }
+      let version: string;
       try {
-        await fs.writeFile(tempPath, value, { flag: "wx" });
+        version = await claimed.value.hold(lockOptions, async () => {
+          const [current, temp] = await Promise.all([lstatOrUndefined(target.filePath), fs.stat(tempPath, { bigint: true })]);
+          if (!conditionHolds(condition, current)) throw this.#preconditionFailed(key, condition, "set");
+          const stats = await ensureLaterMtime(tempPath, temp, current);
+          await fs.rename(tempPath, target.filePath);
+          return versionOf(stats);
+        });
       } catch (error) {
         await removeQuietly(tempPath);
-        if (errorCode(error) === "ENOENT" && retryAllowed) {
-          await this.#makeDirectory(directory, key, operation);
-          continue;
-        }
-        throw storageError(operation, tempPath, error);
-      }
-      let renamed = false;
-      try {
-        if (options.ifNoneMatch) await this.#linkExclusive(tempPath, finalPath, key);
-        else {
-          await fs.rename(tempPath, finalPath);
-          renamed = true;
-        }
-        return;
-      } catch (error) {
-        if (error instanceof AlreadyExistsError) throw error;
-        // ENOENT here means the temp file itself vanished (the pool was removed under us).
+        if (error instanceof PreconditionFailedError) await this.#pruneEmptyDirectories(target.directory);
+        if (error instanceof DosnaError) throw error;
+        // ENOENT: the temp file or its directory vanished (the pool was removed under us).
         if (errorCode(error) === "ENOENT" && retryAllowed) continue;
-        throw storageError(operation, finalPath, error);
-      } finally {
-        // After a link this drops the extra name; after a failure, the temp file. A rename left nothing.
-        if (!renamed) await removeQuietly(tempPath);
+        throw storageError(operation, target.filePath, error);
       }
+      if (this.#durable) await syncDirectory(target.directory, operation);
+      return version;
     }
   }
 
-  async delete(key: string, options: RequestOptions = {}): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     this.#validateKey(key);
+    const condition: WriteCondition = options.ifMatch === undefined ? { kind: "none" } : writeConditionOf(key, { ifMatch: options.ifMatch });
     const operation = `delete of key ${JSON.stringify(key)} from ${this.description}`;
     throwIfAborted(options.signal, operation);
-    const filePath = this.#pathOf(key);
-    try {
-      await fs.unlink(filePath);
-    } catch (error) {
-      // EISDIR: the key names a directory of other keys, so there is no object to delete.
-      if (isMissing(error) || errorCode(error) === "EISDIR") return;
-      throw storageError(operation, filePath, error);
-    }
-    await this.#pruneEmptyDirectories(path.dirname(filePath));
+    const directory = await this.#unlinkObject(key, condition, operation, options.signal);
+    if (directory === undefined) return;
+    if (this.#durable) await syncDirectory(directory, operation);
+    await this.#pruneEmptyDirectories(directory);
   }
 
   async deleteMany(keys: string[], options: RequestOptions = {}): Promise<void> {
     keys.forEach((key) => this.#validateKey(key));
     const limit = pLimit(DELETE_CONCURRENCY);
-    await Promise.all(keys.map((key) => limit(() => this.delete(key, options))));
+    const directories = new Set<string>();
+    await Promise.all(
+      keys.map((key) =>
+        limit(async () => {
+          const operation = `delete of key ${JSON.stringify(key)} from ${this.description}`;
+          throwIfAborted(options.signal, operation);
+          const directory = await this.#unlinkObject(key, { kind: "none" }, operation, options.signal);
+          if (directory !== undefined) directories.add(directory);
+        }),
+      ),
+    );
+    // One fsync per directory rather than per key.
+    const operation = `delete of ${keys.length} keys from ${this.description}`;
+    await Promise.all(
+      [...directories].map((directory) =>
+        limit(async () => {
+          if (this.#durable) await syncDirectory(directory, operation);
+          await this.#pruneEmptyDirectories(directory);
+        }),
+      ),
+    );
   }
 
   async *list(prefix: string, options: RequestOptions = {}): AsyncIterable<string> {
     validateListPrefix(prefix);
     const slash = prefix.lastIndexOf("/");
-    yield* this.#walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), options.signal);
+    const directoryKey = prefix.slice(0, slash + 1);
+    const operation = `list of prefix ${JSON.stringify(prefix)} in ${this.description}`;
+    throwIfAborted(options.signal, operation);
+    const placement = await this.#confinement.check(this.#pathOf(directoryKey), `prefix ${JSON.stringify(prefix)}`, operation);
+    if (placement === "missing") return;
+    yield* this.#walk(directoryKey, prefix.slice(slash + 1), options.signal);
   }
 
   async listDir(prefix: string, options: RequestOptions = {}): Promise<DirectoryListing> {
@@ -179,6 +307,9 @@ export class FileSystemStore implements Store {
     const operation = `listDir of prefix ${JSON.stringify(prefix)} in ${this.description}`;
     throwIfAborted(options.signal, operation);
     const directory = this.#pathOf(prefix);
+    if ((await this.#confinement.check(directory, `prefix ${JSON.stringify(prefix)}`, operation)) === "missing") {
+      return { keys: [], prefixes: [] };
+    }
     let entries: Dirent[];
     try {
       entries = await fs.readdir(directory, { withFileTypes: true });
@@ -188,11 +319,27 @@ export class FileSystemStore implements Store {
     }
     const keys: string[] = [];
     const prefixes: string[] = [];
+    const reserved: string[] = [];
     for (const entry of entries) {
-      if (entry.isFile() && !isTempName(entry.name)) keys.push(prefix + entry.name);
+      if (reservedKind(entry.name) !== undefined) {
+        if (entry.isFile()) reserved.push(entry.name);
+      } else if (entry.isFile()) keys.push(prefix + entry.name);
       else if (entry.isDirectory()) prefixes.push(prefix + entry.name);
     }
+    if (reserved.length > 0) await this.#removeOrphansIn(directory, reserved);
     return { keys: keys.sort(), prefixes: prefixes.sort() };
+  }
+
+  /**
+   * Removes, under the whole root, the temp and lock files of writers that were killed: those of
+   * processes on this host that have exited, temp files older than an hour, locks older than the
+   * stale timeout. Returns how many files it removed. Listings do the same for the directories they read.
+   */
+  async removeOrphans(options: RequestOptions = {}): Promise<number> {
+    const operation = `removeOrphans of ${this.description}`;
+    throwIfAborted(options.signal, operation);
+    if ((await this.#confinement.check(this.root, "its root", operation)) === "missing") return 0;
+    return this.#sweep(this.root, options.signal, operation);
   }
 
   /** Keys under the directory `directoryKey` ("" or ending in "/") whose next segment starts with `namePrefix`. */
@@ -207,25 +354,128 @@ export class FileSystemStore implements Store {
       if (isMissing(error)) return; // never created, or pruned by a concurrent delete
       throw storageError(operation, directory, error);
     }
+    const reserved: string[] = [];
+    // Dirents are not followed: a symbolic link is neither a directory nor a file here.
     for await (const entry of handle) {
-      if (!entry.name.startsWith(namePrefix) || isTempName(entry.name)) continue;
+      if (reservedKind(entry.name) !== undefined) {
+        if (entry.isFile()) reserved.push(entry.name);
+        continue;
+      }
+      if (!entry.name.startsWith(namePrefix)) continue;
       const key = directoryKey + entry.name;
       if (entry.isDirectory()) yield* this.#walk(`${key}/`, "", signal);
       else if (entry.isFile()) yield key;
     }
+    if (reserved.length > 0) await this.#removeOrphansIn(directory, reserved);
   }
 
-  async #linkExclusive(tempPath: string, finalPath: string, key: string): Promise<void> {
+  async #sweep(directory: string, signal: AbortSignal | undefined, operation: string): Promise<number> {
+    throwIfAborted(signal, operation);
+    let entries: Dirent[];
     try {
-      await fs.link(tempPath, finalPath);
+      entries = await fs.readdir(directory, { withFileTypes: true });
     } catch (error) {
-      if (errorCode(error) === "EEXIST") {
-        throw new AlreadyExistsError(`key ${JSON.stringify(key)} already exists in ${this.description}`, {
-          cause: error,
-        });
-      }
-      throw error;
+      if (isMissing(error)) return 0;
+      throw storageError(operation, directory, error);
     }
+    let removed = 0;
+    const reserved: string[] = [];
+    for (const entry of entries) {
+      if (reservedKind(entry.name) !== undefined) {
+        if (entry.isFile()) reserved.push(entry.name);
+      } else if (entry.isDirectory()) removed += await this.#sweep(path.join(directory, entry.name), signal, operation);
+    }
+    return removed + (reserved.length > 0 ? await this.#removeOrphansIn(directory, reserved) : 0);
+  }
+
+  async #removeOrphansIn(directory: string, names: string[]): Promise<number> {
+    const removed = await removeOrphansIn(directory, names, this.#lockStaleMs);
+    if (removed > 0) await this.#pruneEmptyDirectories(directory);
+    return removed;
+  }
+
+  /**
+   * Opens the object at `key` for reading: undefined when there is none (or a directory stands
+   * there). The confinement check runs beside the open, so it adds no latency; nothing is read
+   * before it passed.
+   */
+  async #openObject(key: string, operation: string): Promise<OpenedObject | undefined> {
+    const { filePath, directory, subject } = this.#pathsOf(key);
+    const [placement, opened] = await Promise.allSettled([
+      this.#confinement.check(directory, subject, operation),
+      fs.open(filePath, READ_NO_FOLLOW),
+    ]);
+    if (placement.status === "rejected") {
+      if (opened.status === "fulfilled") await opened.value.close();
+      throw placement.reason;
+    }
+    if (opened.status === "rejected") {
+      const error: unknown = opened.reason;
+      if (isMissing(error)) return undefined;
+      if (errorCode(error) === "ELOOP") {
+        throw new StorageError(
+          `${operation} refused: ${filePath} is a symbolic link, and the filesystem store does not follow symbolic links to objects`,
+          { cause: error },
+        );
+      }
+      throw storageError(operation, filePath, error);
+    }
+    const handle = opened.value;
+    let stats: BigIntStats;
+    try {
+      stats = await handle.stat({ bigint: true });
+    } catch (error) {
+      await handle.close();
+      throw storageError(operation, filePath, error);
+    }
+    if (stats.isFile()) return { handle, stats, filePath };
+    await handle.close();
+    return undefined; // a directory holding other keys is not an object
+  }
+
+  /**
+   * Unlinks the object at `key` under its lock if `condition` holds (PreconditionFailedError if
+   * not). Returns the directory it unlinked from, or undefined when there was no object.
+   */
+  async #unlinkObject(key: string, condition: WriteCondition, operation: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const { filePath, directory, lockPath, subject } = this.#pathsOf(key);
+    const conditional = condition.kind === "version";
+    /** Whether the object `current` may be deleted: false when there is none; throws when it is another version. */
+    const deletable = (current: BigIntStats | undefined): boolean => {
+      // EISDIR-like: a directory of other keys is no object to delete.
+      const present = current !== undefined && !current.isDirectory();
+      if (conditional && !(present && conditionHolds(condition, current))) throw this.#preconditionFailed(key, condition, "delete");
+      return present;
+    };
+    if ((await this.#confinement.check(directory, subject, operation)) === "missing") return deletable(undefined) ? directory : undefined;
+    // Nothing there: no lock needed, the delete takes effect at this look.
+    if (!deletable(await this.#lstat(filePath, operation))) return undefined;
+    try {
+      const claim = await LockClaim.prepare(lockPath);
+      const unlinked = await claim.hold({ staleMs: this.#lockStaleMs, signal, operation }, async () => {
+        if (!deletable(await lstatOrUndefined(filePath))) return false;
+        await fs.unlink(filePath);
+        return true;
+      });
+      return unlinked ? directory : undefined;
+    } catch (error) {
+      if (error instanceof DosnaError) throw error;
+      // The directory went away before the lock's claim could be written in it, and the key with it.
+      if (isMissing(error)) return deletable(undefined) ? directory : undefined;
+      throw storageError(operation, filePath, error);
+    }
+  }
+
+  async #lstat(filePath: string, operation: string): Promise<BigIntStats | undefined> {
+    try {
+      return await lstatOrUndefined(filePath);
+    } catch (error) {
+      throw storageError(operation, filePath, error);
+    }
+  }
+
+  #preconditionFailed(key: string, condition: WriteCondition, operation: "set" | "delete"): PreconditionFailedError {
+    return new PreconditionFailedError(preconditionMessage(key, condition, this.description, operation));
   }
 
   async #makeDirectory(directory: string, key: string, operation: string): Promise<void> {
@@ -240,8 +490,10 @@ export class FileSystemStore implements Store {
         );
       }
     }
+    await this.#confinement.checkCreatable(directory, `key ${JSON.stringify(key)}`, operation);
+    let created: string | undefined;
     try {
-      await fs.mkdir(directory, { recursive: true });
+      created = await fs.mkdir(directory, { recursive: true });
     } catch (error) {
       // A concurrent delete can prune a freshly made parent before its child is made; the caller
       // retries. Node's recursive mkdir reports that race as ENOTDIR (it stats a directory that
@@ -249,6 +501,17 @@ export class FileSystemStore implements Store {
       const code = errorCode(error);
       if (code !== "ENOENT" && code !== "ENOTDIR") throw storageError(operation, directory, error);
     }
+    if (created !== undefined && this.#durable) await this.#syncNewDirectories(created, directory, operation);
+  }
+
+  /** Makes the entries of the directories mkdir made, `created` (the topmost) down to `directory`, durable. */
+  async #syncNewDirectories(created: string, directory: string, operation: string): Promise<void> {
+    const parents: string[] = [];
+    for (let current = directory; current !== path.dirname(current); current = path.dirname(current)) {
+      parents.push(path.dirname(current));
+      if (current === created) break;
+    }
+    await Promise.all(parents.map((parent) => syncDirectory(parent, operation)));
   }
 
   /** Removes `directory` and its ancestors below the root while they are empty. */
@@ -258,8 +521,8 @@ export class FileSystemStore implements Store {
       try {
         await fs.rmdir(current);
       } catch {
-        // Not empty (a concurrent writer's temp file or another key), already gone, or not ours
-        // to remove: the delete itself has succeeded either way.
+        // Not empty (another key, or a concurrent writer's temp or lock file), already gone, or not
+        // ours to remove: the delete itself has succeeded either way.
         return;
       }
     }
@@ -267,10 +530,10 @@ export class FileSystemStore implements Store {
 
   #validateKey(key: string): void {
     validateKey(key);
-    const tempLike = key.split("/").find(isTempName);
-    if (tempLike !== undefined) {
+    const reserved = key.split("/").find((segment) => reservedKind(segment) !== undefined);
+    if (reserved !== undefined) {
       throw new ValidationError(
-        `invalid store key ${JSON.stringify(key)}: segment ${JSON.stringify(tempLike)} looks like one of the filesystem store's temp files (".*${TEMP_SUFFIX}")`,
+        `invalid store key ${JSON.stringify(key)}: segment ${JSON.stringify(reserved)} looks like one of the filesystem store's own temp or lock files (".*${TEMP_SUFFIX}", ".*${LOCK_SUFFIX}", ".*${REAP_SUFFIX}")`,
       );
     }
   }
@@ -279,16 +542,25 @@ export class FileSystemStore implements Store {
   #pathOf(key: string): string {
     return path.join(this.root, ...key.split("/"));
   }
+
+  #pathsOf(key: string): KeyPaths {
+    const filePath = this.#pathOf(key);
+    const directory = path.dirname(filePath);
+    return { filePath, directory, lockPath: path.join(directory, lockNameOf(path.basename(filePath))), subject: `key ${JSON.stringify(key)}` };
+  }
 }
 
 /** Pools as the sub-directories of one root directory. */
 export class FileSystemBackend implements Backend {
   readonly root: string;
   readonly description: string;
+  readonly #storeOptions: FileSystemBackendOptions;
 
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: FileSystemBackendOptions = {}) {
     this.root = path.resolve(rootDir);
     this.description = `fs:${this.root}`;
+    validateStoreOptions(options, `FileSystemBackend at ${this.root}`);
+    this.#storeOptions = { durable: options.durable, lockStaleMs: options.lockStaleMs };
   }
 
   async listPools(options: RequestOptions = {}): Promise<string[]> {
@@ -334,6 +606,7 @@ export class FileSystemBackend implements Backend {
       }
       throw storageError(operation, poolPath, error);
     }
+    if (this.#storeOptions.durable !== false) await syncDirectory(this.root, operation);
   }
 
   async deletePool(name: string, options: RequestOptions = {}): Promise<void> {
@@ -355,6 +628,7 @@ export class FileSystemBackend implements Backend {
       }
       throw storageError(operation, poolPath, error);
     }
+    if (this.#storeOptions.durable !== false) await syncDirectory(this.root, operation);
     try {
       await fs.rm(doomedPath, { recursive: true, force: true });
     } catch (error) {
@@ -362,8 +636,8 @@ export class FileSystemBackend implements Backend {
     }
   }
 
-  openPool(name: string): Store {
-    return new FileSystemStore(this.#poolPath(name), { createRoot: false });
+  openPool(name: string): FileSystemStore {
+    return new FileSystemStore(this.#poolPath(name), { ...this.#storeOptions, createRoot: false });
   }
 
   #poolPath(name: string): string {

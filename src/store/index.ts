@@ -8,14 +8,17 @@
 export type {
   Backend,
   ByteRange,
+  ConditionalSupport,
+  DeleteOptions,
   DirectoryListing,
   RequestOptions,
   SetOptions,
   Store,
+  VersionedBytes,
 } from "./store.js";
 export { MemoryBackend, MemoryStore } from "./memory.js";
 export type { ObjectMapLookup } from "./memory.js";
 export { FileSystemBackend, FileSystemStore } from "./filesystem.js";
-export type { FileSystemStoreOptions } from "./filesystem.js";
+export type { FileSystemBackendOptions, FileSystemStoreOptions } from "./filesystem.js";
 export { validateDirectoryPrefix, validateKey, validateListPrefix, validatePoolName } from "./keys.js";
 export { resolveByteRange, validateByteRange } from "./ranges.js";

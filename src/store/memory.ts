@@ -2,13 +2,35 @@
  * Stores that keep objects in a Map: for tests and scratch data. Bytes are copied on the way in
  * and on the way out, so no caller can change stored data through a buffer it holds.
  */
-import { AlreadyExistsError, NotFoundError } from "../errors.js";
+import { AlreadyExistsError, NotFoundError, PreconditionFailedError } from "../errors.js";
 import { throwIfAborted } from "./abort.js";
 import { validateDirectoryPrefix, validateKey, validateListPrefix, validatePoolName } from "./keys.js";
 import { resolveByteRange, validateByteRange } from "./ranges.js";
-import type { Backend, ByteRange, DirectoryListing, RequestOptions, SetOptions, Store } from "./store.js";
+import {
+  type Backend,
+  type ByteRange,
+  type DeleteOptions,
+  type DirectoryListing,
+  type GetOptions,
+  type GetVersionedOptions,
+  preconditionMessage,
+  staleReadMessage,
+  type RequestOptions,
+  type SetOptions,
+  type Store,
+  type VersionedBytes,
+  writeConditionOf,
+} from "./store.js";
 
-type ObjectMap = Map<string, Uint8Array>;
+/** A stored object and its version: a number unique within the process, so a replaced object never gets an old token back. */
+interface StoredObject {
+  bytes: Uint8Array;
+  version: string;
+}
+type ObjectMap = Map<string, StoredObject>;
+
+let lastVersion = 0;
+const nextVersion = () => String(++lastVersion);
 
 /** Finds a store's objects on every call; undefined means its container is gone (a deleted pool). */
 export type ObjectMapLookup = () => ObjectMap | undefined;
@@ -30,30 +52,53 @@ export class MemoryStore implements Store {
     this.#lookup = lookup;
   }
 
-  async get(key: string, range?: ByteRange, options: RequestOptions = {}): Promise<Uint8Array | undefined> {
+  async get(key: string, range?: ByteRange, options: GetOptions = {}): Promise<Uint8Array | undefined> {
     validateKey(key);
     if (range !== undefined) validateByteRange(range, key);
     throwIfAborted(options.signal, `get of key ${JSON.stringify(key)} from ${this.description}`);
     const stored = this.#lookup()?.get(key);
+    if (options.ifMatch !== undefined && stored?.version !== options.ifMatch) {
+      throw new PreconditionFailedError(staleReadMessage(key, options.ifMatch, this.description));
+    }
     if (stored === undefined) return undefined;
-    const { start, end } = resolveByteRange(range, stored.length);
-    return stored.slice(start, end);
+    const { start, end } = resolveByteRange(range, stored.bytes.length);
+    return stored.bytes.slice(start, end);
   }
 
-  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<void> {
+  async getVersioned(key: string, options: GetVersionedOptions = {}): Promise<VersionedBytes | undefined> {
     validateKey(key);
+    if (options.range !== undefined) validateByteRange(options.range, key);
+    throwIfAborted(options.signal, `get of key ${JSON.stringify(key)} from ${this.description}`);
+    const stored = this.#lookup()?.get(key);
+    if (stored === undefined) return undefined;
+    const { start, end } = resolveByteRange(options.range, stored.bytes.length);
+    return { bytes: stored.bytes.slice(start, end), version: stored.version };
+  }
+
+  async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<string> {
+    validateKey(key);
+    const condition = writeConditionOf(key, options);
     throwIfAborted(options.signal, `set of key ${JSON.stringify(key)} in ${this.description}`);
     const objects = this.#objectsForWrite(key);
-    if (options.ifNoneMatch && objects.has(key)) {
-      throw new AlreadyExistsError(`key ${JSON.stringify(key)} already exists in ${this.description}`);
-    }
-    objects.set(key, value.slice());
+    const current = objects.get(key);
+    const holds = condition.kind === "none" || (condition.kind === "absent" ? current === undefined : current?.version === condition.version);
+    if (!holds) throw new PreconditionFailedError(preconditionMessage(key, condition, this.description));
+    const version = nextVersion();
+    objects.set(key, { bytes: value.slice(), version });
+    return version;
   }
 
-  async delete(key: string, options: RequestOptions = {}): Promise<void> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     validateKey(key);
     throwIfAborted(options.signal, `delete of key ${JSON.stringify(key)} from ${this.description}`);
-    this.#lookup()?.delete(key);
+    const objects = this.#lookup();
+    if (options.ifMatch !== undefined) {
+      const condition = writeConditionOf(key, { ifMatch: options.ifMatch });
+      if (objects?.get(key)?.version !== options.ifMatch) {
+        throw new PreconditionFailedError(preconditionMessage(key, condition, this.description, "delete"));
+      }
+    }
+    objects?.delete(key);
   }
 
   async deleteMany(keys: string[], options: RequestOptions = {}): Promise<void> {

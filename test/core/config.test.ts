@@ -199,6 +199,9 @@ describe("Cluster from a config file", () => {
       defaultPool: "dosna",
       timeoutMs: 30_000,
       maxRetries: 3,
+      retryWindowMs: 10_000,
+      writers: "many",
+      conflictRetries: 64,
       transport: "minio",
     });
     // Every setting line of the sample was read (none silently ignored) ...

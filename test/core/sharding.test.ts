@@ -32,6 +32,11 @@ class RangeRecordingStore extends InstrumentedStore {
     return super.get(key, range, options);
   }
 
+  override getVersioned(key: string, options?: RequestOptions & { range?: ByteRange }): Promise<dn.VersionedBytes | undefined> {
+    this.gets.push({ key, range: options?.range });
+    return super.getVersioned(key, options);
+  }
+
   override reset(): void {
     super.reset();
     this.gets = [];

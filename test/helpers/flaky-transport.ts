@@ -1,7 +1,8 @@
 /**
  * Fault injection at the transport seam: wraps a real S3Transport so that chosen calls throw the
  * errors its client library throws for throttling, server errors, resets and timeouts, before the
- * call reaches the server. Everything else goes to the real transport (and the real server).
+ * call reaches the server, or (`loseAnswers`) after the server has carried it out, as when an
+ * answer is lost on the way back. Everything else goes to the real transport (and the real server).
  */
 import { S3ServiceException } from "@aws-sdk/client-s3";
 import { S3Error } from "minio";
@@ -28,6 +29,8 @@ export interface FlakyTransport {
   readonly failures: number;
   /** Make the next `count` calls of `operations` (all when omitted) throw `makeError()`. */
   failNext(count: number, makeError: () => unknown, operations?: readonly Operation[]): void;
+  /** As failNext, but each failing call first reaches the server: it happens, and its answer is lost. */
+  loseAnswers(count: number, makeError: () => unknown, operations?: readonly Operation[]): void;
 }
 
 export function flakyTransport(inner: S3Transport): FlakyTransport {
@@ -36,6 +39,7 @@ export function flakyTransport(inner: S3Transport): FlakyTransport {
   let only: ReadonlySet<string> | undefined;
   let calls = 0;
   let failures = 0;
+  let afterCall = false;
 
   const transport = new Proxy(inner, {
     get(target, property) {
@@ -48,6 +52,7 @@ export function flakyTransport(inner: S3Transport): FlakyTransport {
         if (remaining > 0) {
           remaining--;
           failures++;
+          if (afterCall) await value.apply(target, args);
           throw makeError();
         }
         return value.apply(target, args);
@@ -69,6 +74,11 @@ export function flakyTransport(inner: S3Transport): FlakyTransport {
       only = operations ? new Set(operations) : undefined;
       calls = 0;
       failures = 0;
+      afterCall = false;
+    },
+    loseAnswers(count, make, operations) {
+      this.failNext(count, make, operations);
+      afterCall = true;
     },
   };
 }
@@ -82,6 +92,8 @@ export interface ClientErrors {
   connectionReset(): unknown;
   /** 403 AccessDenied: not transient, never retried. */
   accessDenied(): unknown;
+  /** Connection refused: the endpoint is down (or restarting); transient. */
+  connectionRefused(): unknown;
 }
 
 function socketError(message: string, code: string, extra: Record<string, unknown> = {}): Error {
@@ -94,6 +106,7 @@ export const awsErrors: ClientErrors = {
   internalError: () => awsServiceError("InternalError", 500, "We encountered an internal error. Please try again."),
   connectionReset: () => socketError("read ECONNRESET", "ECONNRESET", { name: "TimeoutError", $metadata: { attempts: 1, totalRetryDelay: 0 } }),
   accessDenied: () => awsServiceError("AccessDenied", 403, "Access Denied"),
+  connectionRefused: () => socketError("connect ECONNREFUSED 127.0.0.1:7480", "ECONNREFUSED", { errno: -111, syscall: "connect" }),
 };
 
 function awsServiceError(code: string, status: number, message: string): S3ServiceException {
@@ -115,6 +128,7 @@ export const minioErrors: ClientErrors = {
   internalError: () => Object.assign(new Error("Request failed after 0 retries: Error: Retryable HTTP status: 500"), { httpStatusCode: 500 }),
   connectionReset: () => socketError("read ECONNRESET", "ECONNRESET"),
   accessDenied: () => Object.assign(new S3Error("Access Denied"), { code: "AccessDenied", httpStatusCode: 403 }),
+  connectionRefused: () => socketError("connect ECONNREFUSED 127.0.0.1:7480", "ECONNREFUSED", { errno: -111, syscall: "connect" }),
 };
 
 export const clientErrors: Record<S3Transport["name"], ClientErrors> = { aws: awsErrors, minio: minioErrors };

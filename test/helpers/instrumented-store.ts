@@ -1,8 +1,20 @@
 /**
  * A Store wrapper that records every call (operation and key), can delay get/set/delete to make
- * concurrency observable, and tracks how many of those calls are in flight at once.
+ * concurrency observable, and tracks how many of those calls are in flight at once. A getVersioned
+ * is recorded as a "get" (it is one GET request on S3).
  */
-import type { ByteRange, DirectoryListing, RequestOptions, SetOptions, Store } from "../../src/store/store.js";
+import type {
+  ByteRange,
+  ConditionalSupport,
+  DeleteOptions,
+  DirectoryListing,
+  GetOptions,
+  GetVersionedOptions,
+  RequestOptions,
+  SetOptions,
+  Store,
+  VersionedBytes,
+} from "../../src/store/store.js";
 import { seededRandom } from "./random.js";
 
 export type StoreOperation = "get" | "set" | "delete" | "deleteMany" | "list" | "listDir";
@@ -61,15 +73,23 @@ export class InstrumentedStore implements Store {
     return this.calls.filter((c) => c.op === op).map((c) => c.key);
   }
 
-  get(key: string, range?: ByteRange, options?: RequestOptions): Promise<Uint8Array | undefined> {
+  get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array | undefined> {
     return this.timed("get", key, options, () => this.inner.get(key, range, options));
   }
 
-  set(key: string, value: Uint8Array, options?: SetOptions): Promise<void> {
+  getVersioned(key: string, options?: GetVersionedOptions): Promise<VersionedBytes | undefined> {
+    return this.timed("get", key, options, () => this.inner.getVersioned(key, options));
+  }
+
+  set(key: string, value: Uint8Array, options?: SetOptions): Promise<string> {
     return this.timed("set", key, options, () => this.inner.set(key, value, options));
   }
 
-  delete(key: string, options?: RequestOptions): Promise<void> {
+  conditionalSupport(options?: RequestOptions): Promise<ConditionalSupport> {
+    return this.inner.conditionalSupport?.(options) ?? Promise.resolve({ write: true, delete: true });
+  }
+
+  delete(key: string, options?: DeleteOptions): Promise<void> {
     return this.timed("delete", key, options, () => this.inner.delete(key, options));
   }
 

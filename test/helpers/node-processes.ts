@@ -63,3 +63,56 @@ export async function waitAtBarrier(dir: string, me: string, parties: number, ti
     await sleep(5);
   }
 }
+
+export interface RunningWorker {
+  readonly pid: number;
+  /** Resolves with the first stdout line matching `pattern` (rejects if the process ends first). */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves once the process has ended. */
+  readonly ended: Promise<WorkerOutcome>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Start one worker and watch its output as it runs (for tests that act while it works). */
+export function startWorker(script: string, args: string[], env: NodeJS.ProcessEnv): RunningWorker {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    for (const listener of listeners) listener();
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const ended = new Promise<WorkerOutcome>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (exitCode) => {
+      for (const listener of listeners) listener();
+      resolve({ args, exitCode, stdout, stderr, result: lastJsonLine(stdout) });
+    });
+  });
+  let finished = false;
+  void ended.finally(() => (finished = true));
+  return {
+    pid: child.pid ?? -1,
+    ended,
+    kill: (signal = "SIGKILL") => child.kill(signal),
+    waitForLine(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = stdout.split("\n").find((l) => pattern.test(l));
+          if (line !== undefined) done(() => resolve(line));
+          else if (finished || child.exitCode !== null) done(() => reject(new Error(`worker ended before printing ${pattern}:\n${stderr}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${stderr}`))), timeoutMs);
+        const done = (settle: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          settle();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}

@@ -2,14 +2,18 @@
  * Issue 3, bad input and hostile conditions: wrong credentials, an endpoint that is down, malformed
  * S3 configuration and a missing bucket each give a clear error naming what is wrong, and the
  * secret access key never shows up in an error or in any rendering of a Cluster, Pool or store.
+ * Issue 8: a 403 is not always bad keys: a bucket policy's denial says the credentials were
+ * accepted, and a 403 without a code (HEAD) that cannot be explained says it may be either.
  * Validation and endpoint-down cases need no server; the rest run against the real RGW.
  */
 import { inspect } from "node:util";
+import { DeleteBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, NotFoundError, StorageError, ValidationError, type ClusterConfig } from "../../src/index.js";
 import { S3Backend, s3ConnectionSchema } from "../../src/store/s3/index.js";
 import { s3TestConfig, uniquePoolName } from "../helpers/clusters.js";
 import { expectError, failureOf } from "../helpers/expect-error.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { closedPortUrl } from "../helpers/silent-server.js";
 
 const s3 = s3TestConfig();
@@ -105,15 +109,17 @@ describe("malformed S3 configuration is a ValidationError at new Cluster, listin
 });
 
 for (const transport of TRANSPORTS) {
-  describe(`an endpoint that is down: a clear connection error naming it, within the timeout (${transport})`, () => {
+  describe(`an endpoint that is down: a clear connection error naming it, once the retry window has passed (${transport})`, () => {
     const timeoutMs = 5_000;
+    // Refused connections are retried (a gateway restart must fail nothing) until both maxRetries and the window are used up.
+    const retryWindowMs = 1_000;
     let endpoint: string;
     let cluster: Cluster;
     const secret = "down-endpoint-secret-5c4b3a";
 
     beforeAll(async () => {
       endpoint = await closedPortUrl();
-      cluster = new Cluster({ backend: "s3", endpoint, accessKeyId: "key", secretAccessKey: secret, transport, timeoutMs, maxRetries: 3 });
+      cluster = new Cluster({ backend: "s3", endpoint, accessKeyId: "key", secretAccessKey: secret, transport, timeoutMs, maxRetries: 3, retryWindowMs });
     });
     afterAll(async () => {
       await cluster?.disconnect();
@@ -127,7 +133,10 @@ for (const transport of TRANSPORTS) {
     it.each(operations)("%s", async (_name, operation) => {
       const started = Date.now();
       const error = await expectError(() => operation(cluster), StorageError, [`cannot connect to the S3 endpoint ${endpoint}`, "ECONNREFUSED"]);
-      expect(Date.now() - started).toBeLessThan(timeoutMs);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(retryWindowMs);
+      // The window, plus at most the 3 backoff waits (< 100 + 200 + 400 ms) if they outlast it.
+      expect(elapsed).toBeLessThan(retryWindowMs + 700 + 1_000);
       expectNoSecret(error, secret);
     });
   });
@@ -198,6 +207,90 @@ describe.skipIf(!s3)("against the real RGW", () => {
           expectNoSecret(value, s3!.secretAccessKey);
         }
         expect(String(good)).toContain(s3!.endpoint);
+      });
+    });
+
+    describe(`a bucket policy that denies reads (${transport})`, () => {
+      const bucket = uniquePoolName("denied");
+      let backend: S3Backend;
+      let sdk: S3Client;
+
+      beforeAll(async () => {
+        backend = new S3Backend(s3ConnectionSchema.parse({ ...s3, transport }));
+        await backend.createPool(bucket);
+        await backend.openPool(bucket).set("secret/k", new Uint8Array([1, 2, 3]));
+        sdk = new S3Client({
+          endpoint: s3!.endpoint,
+          region: s3!.region,
+          forcePathStyle: true,
+          credentials: { accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey },
+        });
+        const policy = {
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/*` }],
+        };
+        await sdk.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+      });
+      afterAll(async () => {
+        await sdk?.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+        const store = backend?.openPool(bucket);
+        await store?.deleteMany(["secret/k"]);
+        await backend?.deletePool(bucket);
+        await backend?.close();
+        sdk?.destroy();
+      });
+
+      it("a GET says the credentials were accepted and a policy denies it, naming the key and the endpoint, without retrying", async () => {
+        const error = await expectError(() => backend.openPool(bucket).get("secret/k"), StorageError, [
+          "secret/k",
+          `the S3 endpoint ${s3!.endpoint} accepted the credentials`,
+          "a bucket or user policy denies this request",
+          "AccessDenied",
+        ]);
+        expect(error.message).not.toContain("check the access key id and secret");
+      });
+
+      it("what the policy allows still works", async () => {
+        const store = backend.openPool(bucket);
+        await store.set("secret/k", new Uint8Array([4, 5, 6]));
+        expect(await backend.hasPool(bucket)).toBe(true);
+      });
+    });
+
+    describe(`a 403 to HEAD, which carries no code (${transport})`, () => {
+      it("is explained by a LIST when that has a code (wrong secret: the credentials were rejected)", async () => {
+        const bad = new S3Backend(s3ConnectionSchema.parse({ ...s3, transport, secretAccessKey: "not-the-secret-0a1b2c" }));
+        try {
+          const error = await expectError(() => bad.hasPool("any-bucket"), StorageError, [
+            'HEAD bucket "any-bucket"',
+            `the S3 endpoint ${s3!.endpoint} rejected the credentials (SignatureDoesNotMatch`,
+          ]);
+          expectNoSecret(error, "not-the-secret-0a1b2c");
+        } finally {
+          await bad.close();
+        }
+      });
+
+      it("says it may be either when nothing else explains it", async () => {
+        const proxy = await startFaultProxy(s3!.endpoint);
+        const backend = new S3Backend(s3ConnectionSchema.parse({ ...s3, endpoint: proxy.url, transport }));
+        const bucket = uniquePoolName("forbidden");
+        try {
+          await backend.createPool(bucket);
+          proxy.setPlan((_n, req) => (req.method === "HEAD" ? "forbidden" : undefined));
+          await expectError(() => backend.hasPool(bucket), StorageError, [
+            `HEAD bucket "${bucket}"`,
+            `the S3 endpoint ${proxy.url} refused it`,
+            "HTTP 403",
+            "either it rejected the credentials (check the access key id and secret) or a bucket or user policy denies",
+          ]);
+          expect(proxy.requests.map((r) => r.method)).toEqual(["HEAD", "GET"]);
+        } finally {
+          proxy.setPlan(() => undefined);
+          await backend.deletePool(bucket);
+          await backend.close();
+          await proxy.close();
+        }
       });
     });
 

@@ -1,17 +1,22 @@
 /**
- * Issue 3, item 7: transient failures are retried with capped exponential backoff and jitter, every
- * request has a timeout, an AbortSignal cancels promptly, and a write interrupted by radosgw dying
- * leaves a dataset whose stored chunks are intact and whose write can simply be run again.
+ * Issue 3, item 7 and issue 8: transient failures (5xx, resets, timeouts, refused connections) are
+ * retried with capped exponential backoff and jitter until both maxRetries and a retry window are
+ * used up, every attempt has an idle timeout (a transfer that keeps moving is never cut off, one
+ * that stalls is), an AbortSignal cancels promptly, a conditional write whose answer was lost is
+ * not mistaken for a conflict, and radosgw dying mid-write either leaves a dataset whose stored
+ * chunks are intact and whose write can simply be run again, or, restarted within the retry
+ * window, fails nothing at all.
  *
  * Faults come from three places, each in front of the REAL client libraries:
  * - flaky-transport: errors shaped like each client's, thrown at the transport seam;
- * - fault-proxy: an HTTP proxy in front of RGW answering 503/500/502, resetting, or hanging;
- * - silent-server: a TCP server that accepts and never answers.
- * The kill test runs only when DOSNA_TEST_RGW_DIR names the state dir of the gateway under test.
+ * - fault-proxy: an HTTP proxy in front of RGW answering 503/500/502/403, resetting, hanging, or
+ *   trickling and stalling bodies;
+ * - silent-server: a TCP server that accepts and never answers, and a port nothing listens on.
+ * The kill tests run only when DOSNA_TEST_RGW_DIR names the state dir of the gateway under test.
  */
 import ndarray from "ndarray";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortedError, Cluster, StorageError, type Dataset, type Pool } from "../../src/index.js";
+import { AbortedError, Cluster, PreconditionFailedError, StorageError, type Dataset, type Pool } from "../../src/index.js";
 import { createTransport, S3Backend, S3Store, s3ConnectionSchema, type S3ConnectionConfig } from "../../src/store/s3/index.js";
 import { backoffDelayMs, type RequestPolicy, type RetryEvent } from "../../src/store/s3/request.js";
 import { policyOf } from "../../src/store/s3/store.js";
@@ -21,7 +26,7 @@ import { expectError, failureOf } from "../helpers/expect-error.js";
 import { firstRequests, startFaultProxy, type Fault, type FaultProxy } from "../helpers/fault-proxy.js";
 import { clientErrors, flakyTransport, type ClientErrors, type FlakyTransport } from "../helpers/flaky-transport.js";
 import { fenceClients, gatewayPid, gatewayWatchers, restartGateway } from "../helpers/rgw-gateway.js";
-import { startSilentServer, type SilentServer } from "../helpers/silent-server.js";
+import { closedPortUrl, startSilentServer, type SilentServer } from "../helpers/silent-server.js";
 
 const s3 = s3TestConfig();
 const rgwDir = process.env.DOSNA_TEST_RGW_DIR;
@@ -45,6 +50,13 @@ async function emptyBucket(backend: S3Backend, bucket: string): Promise<void> {
   for await (const key of store.list("")) keys.push(key);
   await store.deleteMany(keys);
   await backend.deletePool(bucket);
+}
+
+/** Byte equality without vitest's element-by-element deep equality (seconds for a MiB). */
+function expectSameBytes(actual: Uint8Array | undefined, expected: Uint8Array): void {
+  expect(actual).toBeInstanceOf(Uint8Array);
+  expect(actual!.length).toBe(expected.length);
+  expect(Buffer.from(actual!.buffer, actual!.byteOffset, actual!.byteLength).equals(expected), "same bytes").toBe(true);
 }
 
 /** Polls `condition` every 10 ms for up to `ms`; the last value it returned. */
@@ -84,12 +96,15 @@ for (const transportName of TRANSPORTS) {
     }
 
     beforeAll(async () => {
-      config = s3ConnectionSchema.parse({ ...s3, transport: transportName, maxRetries: 4, timeoutMs: 5_000 });
+      // No retry window: these tests count attempts, and their faults come back in microseconds.
+      config = s3ConnectionSchema.parse({ ...s3, transport: transportName, maxRetries: 4, timeoutMs: 5_000, retryWindowMs: 0 });
       backend = new S3Backend(config);
       await backend.createPool(bucket);
       plain = backend.openPool(bucket);
       flaky = flakyTransport(createTransport(config));
       store = storeWith({ baseDelayMs: 1, maxDelayMs: 8, onRetry: (event) => retries.push(event) });
+      // Probe now, so that the probe's own requests are not among the calls the tests count.
+      await store.conditionalSupport();
     });
     afterAll(async () => {
       flaky?.transport.close();
@@ -101,6 +116,7 @@ for (const transportName of TRANSPORTS) {
       ["503 SlowDown", "slowDown", /SlowDown|ServiceUnavailable/],
       ["500 InternalError", "internalError", /InternalError|InternalServerError/],
       ["connection reset", "connectionReset", /ECONNRESET/],
+      ["connection refused", "connectionRefused", /ECONNREFUSED/],
     ] as const;
 
     it.each(transient)("a PUT and a GET failing with %s 4 times succeed on the 5th attempt", async (_label, kind, code) => {
@@ -122,16 +138,66 @@ for (const transportName of TRANSPORTS) {
     it.each(transient)("%s beyond maxRetries: a StorageError naming the key, the endpoint, the code and the attempts", async (_label, kind, code) => {
       const key = `seam/never-${kind}`;
       flaky.failNext(1_000, errors[kind], ["putObject"]);
-      const error = await expectError(() => store.set(key, new Uint8Array(10)), StorageError, [key, `at the S3 endpoint ${config.endpoint}`, "after 5 attempts"]);
+      const error = await expectError(() => store.set(key, new Uint8Array(10)), StorageError, [key, `the S3 endpoint ${config.endpoint}`, "after 5 attempts"]);
       expect(error.message).toMatch(code);
       expect(flaky.calls).toBe(5);
       expect(await plain.get(key)).toBeUndefined();
     });
 
-    it("does not retry a failure that is not transient (403)", async () => {
+    it("does not retry a failure that is not transient (403 AccessDenied: a policy denial)", async () => {
       flaky.failNext(1_000, errors.accessDenied, ["getObject"]);
-      await expectError(() => store.get("seam/anything"), StorageError, ["rejected the credentials", config.endpoint]);
+      await expectError(() => store.get("seam/anything"), StorageError, ["accepted the credentials", "policy denies", config.endpoint]);
       expect(flaky.calls).toBe(1);
+    });
+
+    it("keeps retrying past maxRetries until the retry window has passed, then fails naming the endpoint", async () => {
+      const events: RetryEvent[] = [];
+      const windowed = storeWith({ maxRetries: 2, retryWindowMs: 400, baseDelayMs: 5, maxDelayMs: 40, onRetry: (e) => events.push(e) });
+      flaky.failNext(100_000, errors.connectionRefused, ["getObject"]);
+      const started = Date.now();
+      const error = await expectError(() => windowed.get("seam/window"), StorageError, [
+        `cannot connect to the S3 endpoint ${config.endpoint}`,
+        "ECONNREFUSED",
+        "seam/window",
+      ]);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(400);
+      // Past maxRetries no wait runs beyond the window's end: it overshoots by one attempt at most.
+      expect(elapsed).toBeLessThan(400 + 1_000);
+      expect(flaky.calls).toBeGreaterThan(3);
+      expect(events).toHaveLength(flaky.calls - 1);
+      expect(error.message).toContain(`after ${flaky.calls} attempts`);
+    });
+
+    it("a transient failure that ends within the window costs nothing but time, even past maxRetries", async () => {
+      const windowed = storeWith({ maxRetries: 1, retryWindowMs: 5_000, baseDelayMs: 1, maxDelayMs: 4 });
+      await plain.set("seam/comes-back", new Uint8Array([7]));
+      flaky.failNext(6, errors.connectionRefused, ["getObject"]);
+      expect(await windowed.get("seam/comes-back")).toEqual(new Uint8Array([7]));
+      expect(flaky.calls).toBe(7);
+    });
+
+    describe("a conditional write whose answer is lost after the server carried it out", () => {
+      it.each(["ifMatch", "ifNoneMatch"] as const)("%s: the retry's 412 is recognised as our own write, which succeeded", async (condition) => {
+        const key = `seam/lost-${condition}`;
+        const options = condition === "ifMatch" ? { ifMatch: await plain.set(key, new Uint8Array([1])) } : { ifNoneMatch: "*" as const };
+        const bytes = randomBytes(2048, condition.length);
+        flaky.loseAnswers(1, errors.connectionReset, ["putObject"]);
+        const version = await store.set(key, bytes, options);
+        expect(flaky.failures).toBe(1);
+        const stored = await plain.getVersioned(key);
+        expect(stored?.bytes).toEqual(bytes);
+        expect(version).toBe(stored?.version);
+      });
+
+      it("but another writer's identical bytes are not mistaken for ours: still a PreconditionFailedError", async () => {
+        const key = "seam/lost-identical";
+        const first = await plain.set(key, new Uint8Array([1]));
+        const bytes = new Uint8Array([2]);
+        await plain.set(key, bytes); // another writer, from the same version, with the same result
+        flaky.failNext(1, errors.connectionReset, ["putObject"]); // our attempt never reached the server
+        await expectError(() => store.set(key, bytes, { ifMatch: first }), PreconditionFailedError, [key]);
+      });
     });
 
     it("waits a jittered, exponentially growing, capped delay before each retry", async () => {
@@ -171,10 +237,22 @@ for (const transportName of TRANSPORTS) {
 
     beforeAll(async () => {
       proxy = await startFaultProxy(s3!.endpoint);
-      backend = new S3Backend(s3ConnectionSchema.parse({ ...s3, endpoint: proxy.url, transport: transportName, maxRetries: 3, timeoutMs: 5_000 }));
+      backend = new S3Backend(s3ConnectionSchema.parse({ ...s3, endpoint: proxy.url, transport: transportName, maxRetries: 3, timeoutMs: 5_000, retryWindowMs: 0 }));
       await backend.createPool(bucket);
       store = backend.openPool(bucket);
     });
+
+    /** A backend through the proxy with its own idle timeout, recording its retries. */
+    async function withTimeout<T>(timeoutMs: number, run: (store: Store, retries: RetryEvent[]) => Promise<T>): Promise<T> {
+      const config = s3ConnectionSchema.parse({ ...s3, endpoint: proxy.url, transport: transportName, maxRetries: 2, timeoutMs, retryWindowMs: 0 });
+      const retries: RetryEvent[] = [];
+      const transport = createTransport(config);
+      try {
+        return await run(new S3Store(transport, { ...policyOf(config), onRetry: (e) => retries.push(e) }, bucket), retries);
+      } finally {
+        transport.close();
+      }
+    }
     afterAll(async () => {
       proxy?.setPlan(() => undefined);
       if (backend) await emptyBucket(backend, bucket);
@@ -182,7 +260,7 @@ for (const transportName of TRANSPORTS) {
       await proxy?.close();
     });
 
-    const faults: Fault[] = ["slow-down", "internal-error", "bad-gateway", "reset"];
+    const faults = ["slow-down", "internal-error", "bad-gateway", "reset"] as const satisfies readonly Fault[];
     it.each(faults)("%s on the first 2 requests: a PUT and a GET succeed on the 3rd", async (fault) => {
       const key = `proxy/${fault}`;
       const bytes = randomBytes(5000, fault.length + 7);
@@ -208,6 +286,78 @@ for (const transportName of TRANSPORTS) {
       } finally {
         await impatient.close();
       }
+    });
+
+    describe("the timeout is an idle timeout: it never cuts off a transfer that keeps moving", () => {
+      // Generous against the 100 ms gaps of the trickle: a loaded 2-core machine stalls event loops.
+      const timeoutMs = 1_000;
+
+      it("a 1 MiB download trickled over ~3.2 s (3x the timeout) in 32 KiB pieces every 100 ms succeeds at the first attempt", async () => {
+        const bytes = randomBytes(1 << 20, 41);
+        await store.set("proxy/trickle", bytes);
+        await withTimeout(timeoutMs, async (tuned, retries) => {
+          proxy.setPlan(firstRequests(1, { kind: "trickle", chunkBytes: 32 << 10, intervalMs: 100 }));
+          const started = Date.now();
+          expectSameBytes(await tuned.get("proxy/trickle"), bytes);
+          expect(Date.now() - started).toBeGreaterThan(timeoutMs * 2.5);
+          expect(retries).toEqual([]);
+          expect(proxy.received).toBe(1);
+        });
+      });
+
+      it("a 32 MiB upload read slowly by the server (~5 s, twice the timeout) succeeds at the first attempt", async () => {
+        // An upload's progress is seen when the socket takes more bytes; the last few MiB wait in
+        // kernel buffers unseen (~0.85 s here at ~6 MB/s), so this timeout is well over that.
+        const uploadTimeoutMs = 2_500;
+        const bytes = randomBytes(32 << 20, 43);
+        await withTimeout(uploadTimeoutMs, async (tuned, retries) => {
+          proxy.setPlan(firstRequests(1, { kind: "slow-upload", intervalMs: 10 }));
+          const started = Date.now();
+          await tuned.set("proxy/slow-upload", bytes);
+          expect(Date.now() - started).toBeGreaterThan(uploadTimeoutMs * 1.5);
+          expect(retries).toEqual([]);
+          expect(proxy.received).toBe(1);
+        });
+        proxy.setPlan(() => undefined);
+        expectSameBytes(await store.get("proxy/slow-upload"), bytes);
+      });
+
+      it("a download that stalls halfway for longer than the timeout is cut off and retried", async () => {
+        const bytes = randomBytes(1 << 20, 47);
+        await store.set("proxy/stall", bytes);
+        await withTimeout(timeoutMs, async (tuned, retries) => {
+          proxy.setPlan(firstRequests(1, { kind: "stall", afterBytes: 256 << 10, stallMs: 8_000 }));
+          const started = Date.now();
+          expectSameBytes(await tuned.get("proxy/stall"), bytes);
+          expect(Date.now() - started).toBeLessThan(8_000);
+          expect(retries.map((r) => r.code)).toEqual(["TimeoutError"]);
+          expect([proxy.received, proxy.faulted]).toEqual([2, 1]);
+        });
+      });
+
+      it("a download that stalls on every attempt fails naming the stall", async () => {
+        await store.set("proxy/stall-always", randomBytes(1 << 20, 53));
+        await withTimeout(timeoutMs, async (tuned) => {
+          proxy.setPlan(() => ({ kind: "stall", afterBytes: 64 << 10, stallMs: 8_000 }));
+          await expectError(() => tuned.get("proxy/stall-always"), StorageError, [
+            "proxy/stall-always",
+            "after 3 attempts",
+            `stalled: no byte sent or received for ${timeoutMs} ms`,
+          ]);
+        });
+      });
+    });
+
+    it("403 RequestTimeTooSkewed: not retried, and the message says the clocks differ", async () => {
+      proxy.setPlan(() => "clock-skew");
+      const error = await expectError(() => store.get("proxy/skewed"), StorageError, [
+        "proxy/skewed",
+        `S3 endpoint ${proxy.url}`,
+        "this machine's clock differs too much from the server's",
+        "RequestTimeTooSkewed",
+      ]);
+      expect(error.message).not.toContain("rejected the credentials");
+      expect(proxy.received).toBe(1);
     });
 
     it("a server that keeps answering 503: StorageError naming the endpoint, the status and the attempts", async () => {
@@ -250,7 +400,7 @@ for (const transportName of TRANSPORTS) {
 
     function silentStore(timeoutMs: number, maxRetries: number): { store: Store; backend: S3Backend } {
       const backend = new S3Backend(
-        s3ConnectionSchema.parse({ endpoint: server.url, accessKeyId: "test-key", secretAccessKey: "test-secret", transport: transportName, timeoutMs, maxRetries }),
+        s3ConnectionSchema.parse({ endpoint: server.url, accessKeyId: "test-key", secretAccessKey: "test-secret", transport: transportName, timeoutMs, maxRetries, retryWindowMs: 0 }),
       );
       return { backend, store: backend.openPool("some-bucket") };
     }
@@ -259,8 +409,11 @@ for (const transportName of TRANSPORTS) {
       const { store, backend } = silentStore(150, 2);
       const before = server.connections;
       const started = Date.now();
-      const action = method === "GET" ? () => store.get("k") : () => store.set("k", new Uint8Array(100_000));
-      await expectError(action, StorageError, [`at the S3 endpoint ${server.url}`, "TimeoutError", "no response within 150 ms", "after 3 attempts"]);
+      // 1 MiB: sent in slices, each reported as progress (a body up to 256 KiB goes in one write).
+      const action = method === "GET" ? () => store.get("k") : () => store.set("k", new Uint8Array(1 << 20));
+      const error = await expectError(action, StorageError, [`at the S3 endpoint ${server.url}`, "TimeoutError", "150 ms", "after 3 attempts"]);
+      // A GET sends nothing after its headers; this PUT's body went out, so its timeout came after that progress.
+      expect(error.message).toContain(method === "GET" ? "no response within 150 ms" : "no byte sent or received for 150 ms");
       // Bounded by timeout x attempts plus the backoff waits (at most 100 + 200 ms): not a hang.
       expect(Date.now() - started).toBeLessThan(150 * 3 + 300 + 5_000);
       expect(server.connections - before).toBe(3);
@@ -290,6 +443,53 @@ for (const transportName of TRANSPORTS) {
       await expectError(() => store.get("k", undefined, { signal: AbortSignal.abort() }), AbortedError, ["aborted"]);
       expect(server.connections).toBe(before);
       await backend.close();
+    });
+  });
+
+  describe(`an endpoint that refuses connections (${transportName})`, () => {
+    it("one that stays down fails with 'cannot connect' once maxRetries AND the retry window are used up, not sooner, not much later", async () => {
+      const endpoint = await closedPortUrl();
+      const retryWindowMs = 1_500;
+      const backend = new S3Backend(
+        s3ConnectionSchema.parse({ endpoint, accessKeyId: "k", secretAccessKey: "s", transport: transportName, maxRetries: 2, retryWindowMs }),
+      );
+      try {
+        const started = Date.now();
+        await expectError(() => backend.openPool("some-bucket").get("k"), StorageError, [`cannot connect to the S3 endpoint ${endpoint}`, "ECONNREFUSED", "attempts"]);
+        const elapsed = Date.now() - started;
+        expect(elapsed).toBeGreaterThanOrEqual(retryWindowMs);
+        expect(elapsed).toBeLessThan(retryWindowMs + 1_000);
+      } finally {
+        await backend.close();
+      }
+    });
+
+    it.skipIf(!s3)("one that comes back after 5 s (a gateway restart) fails nothing: a PUT and a GET sent while it is down succeed", async () => {
+      let proxy = await startFaultProxy(s3!.endpoint);
+      const port = Number(new URL(proxy.url).port);
+      // The defaults: 5 retries, a 10 s retry window.
+      const backend = new S3Backend(s3ConnectionSchema.parse({ ...s3, endpoint: proxy.url, transport: transportName }));
+      const bucket = uniquePoolName("faults-restart");
+      await backend.createPool(bucket);
+      const store = backend.openPool(bucket);
+      try {
+        await store.set("restart/present", new Uint8Array([1, 2, 3]));
+        await proxy.close();
+        const started = Date.now();
+        const bytes = randomBytes(100_000, 61);
+        const put = store.set("restart/new", bytes);
+        const get = store.get("restart/present");
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        proxy = await startFaultProxy(s3!.endpoint, port);
+        await put;
+        expect(await get).toEqual(new Uint8Array([1, 2, 3]));
+        expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
+        expect(await store.get("restart/new")).toEqual(bytes);
+      } finally {
+        await emptyBucket(backend, bucket);
+        await backend.close();
+        await proxy.close();
+      }
     });
   });
 
@@ -355,10 +555,10 @@ async function expectRowsIntactOrFill(ds: Dataset, source: Float32Array, shape: 
 describe.skipIf(!s3 || !rgwDir)("radosgw killed with SIGKILL in the middle of a large write", () => {
   const stateDir = rgwDir ?? "";
 
-  it("the write rejects with a clear StorageError; after a restart the chunks stored before the fault are intact and re-running the write completes it", async () => {
+  it("killed for good, with no retry window: the write rejects with a clear StorageError; after a restart the chunks stored before the fault are intact and re-running the write completes it", async () => {
     const timeoutMs = 2_000;
     const maxRetries = 2;
-    const cluster = new Cluster({ backend: "s3", ...s3!, njobs: 4, timeoutMs, maxRetries });
+    const cluster = new Cluster({ backend: "s3", ...s3!, njobs: 4, timeoutMs, maxRetries, retryWindowMs: 0 });
     const poolName = uniquePoolName("faults-kill");
     const pool = await cluster.createPool(poolName);
     let killed = false;
@@ -409,4 +609,39 @@ describe.skipIf(!s3 || !rgwDir)("radosgw killed with SIGKILL in the middle of a 
       await cluster.disconnect();
     }
   });
+
+  it("restarted 2 s after the kill, within the retry window: the write completes, every chunk exact", async () => {
+    const cluster = new Cluster({ backend: "s3", ...s3!, njobs: 4, timeoutMs: 5_000, retryWindowMs: 60_000 });
+    const poolName = uniquePoolName("faults-restart");
+    const pool = await cluster.createPool(poolName);
+    let killed = false;
+    let restarted: Promise<void> | undefined;
+    try {
+      const { ds, source, shape } = await createRowDataset(pool, 200, 1024);
+      const pid = gatewayPid(stateDir);
+      const watchers = await gatewayWatchers(stateDir);
+      const started = Date.now();
+      await ds.set(":", ndarray(source, shape), {
+        onProgress: ({ done }) => {
+          if (done < 20 || killed) return;
+          process.kill(pid, "SIGKILL");
+          killed = true;
+          restarted = (async () => {
+            await new Promise((resolve) => setTimeout(resolve, 2_000));
+            await fenceClients(stateDir, watchers);
+            await restartGateway(stateDir);
+          })();
+        },
+      });
+      await restarted;
+      expect(killed).toBe(true);
+      expect(Date.now() - started).toBeGreaterThan(2_000);
+      expect((await ds.storedChunkIndices()).length).toBe(200);
+      expect(Array.from((await ds.get(":", { njobs: 16 })).data as Float32Array)).toEqual(Array.from(source));
+    } finally {
+      if (killed) await restarted?.catch(() => restartGateway(stateDir));
+      await cluster.deletePool(poolName, { force: true });
+      await cluster.disconnect();
+    }
+  }, 120_000);
 });

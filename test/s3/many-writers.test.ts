@@ -1,14 +1,8 @@
 /**
- * Many writers on one S3 dataset.
- *
- * Supported: separate processes writing DISJOINT slabs whose boundaries fall on chunk boundaries
- * (every chunk has exactly one writer, and whole chunks are PUT without a read). Within ONE process
- * any concurrent writes are safe, aligned or not: read-modify-write of a chunk is serialised by a
- * per-process chunk lock.
- *
- * Not supported: processes (or machines) writing regions that share a chunk. The chunk lock does
- * not span processes and S3 has no cheap compare-and-swap for it, so two read-modify-writes of the
- * same chunk can interleave and one process's update can be lost.
+ * Many writers on one S3 dataset: separate processes writing disjoint chunk-aligned slabs (whole
+ * chunks, one PUT each, no read), and several Dataset objects in one process writing slabs that
+ * share chunks. Processes writing regions that share chunks (read-modify-writes with conditional
+ * PUTs) are tested in test/concurrency/processes.test.ts.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

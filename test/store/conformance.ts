@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import pLimit from "p-limit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AbortedError, AlreadyExistsError, NotFoundError, ValidationError } from "../../src/errors.js";
+import { AbortedError, AlreadyExistsError, NotFoundError, PreconditionFailedError, StorageError, ValidationError } from "../../src/errors.js";
 import type { Backend, ByteRange, DirectoryListing, Store } from "../../src/store/store.js";
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -225,24 +225,24 @@ export function runStoreConformance(name: string, makeStore: StoreFactory): void
     });
 
     describe("ifNoneMatch", () => {
-      it("creates once, then fails with AlreadyExistsError naming the key and keeps the first value", async () => {
+      it("creates once, then fails with PreconditionFailedError naming the key and keeps the first value", async () => {
         await store.set("once/key", bytesOf(1), { ifNoneMatch: true });
-        await expectRejection(store.set("once/key", bytesOf(2), { ifNoneMatch: true }), AlreadyExistsError, "once/key");
+        await expectRejection(store.set("once/key", bytesOf(2), { ifNoneMatch: "*" }), PreconditionFailedError, "once/key", "already exists");
         expectSameBytes(await store.get("once/key"), bytesOf(1));
       });
 
-      it("lets exactly one of 8 concurrent creators win, and stores the winner's bytes", async () => {
+      it("lets exactly one of 16 concurrent creators win, and stores the winner's bytes", async () => {
         // Several rounds, because a check-then-write implementation can get lucky once.
         for (let round = 0; round < 10; round++) {
           const key = `contested/${round}/key`;
-          const payloads = range(8).map((i) => randomData(1024 + i));
+          const payloads = range(16).map((i) => randomData(1024 + i));
           const outcomes = await Promise.allSettled(
             payloads.map((payload) => store.set(key, payload, { ifNoneMatch: true })),
           );
           const winners = outcomes.flatMap((outcome, index) => (outcome.status === "fulfilled" ? [index] : []));
           expect(winners, `winners of round ${round}`).toHaveLength(1);
           for (const outcome of outcomes) {
-            if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(AlreadyExistsError);
+            if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(PreconditionFailedError);
           }
           expectSameBytes(await store.get(key), payloads[winners[0]]);
         }
@@ -254,6 +254,137 @@ export function runStoreConformance(name: string, makeStore: StoreFactory): void
         await store.set("recreate", bytesOf(2), { ifNoneMatch: true });
         expectSameBytes(await store.get("recreate"), bytesOf(2));
       });
+    });
+
+    describe("versions and conditional requests", () => {
+      it("getVersioned returns the bytes with a token, and undefined for a missing key", async () => {
+        const value = randomData(300);
+        const written = await store.set("v/key", value);
+        const got = await store.getVersioned("v/key");
+        expectSameBytes(got?.bytes, value);
+        expect(typeof got?.version).toBe("string");
+        expect(got!.version.length).toBeGreaterThan(0);
+        expect(got!.version, "set returns the version getVersioned then reports").toBe(written);
+        expect(await store.getVersioned("v/missing")).toBeUndefined();
+        expect(await store.getVersioned("v/no/such/nested")).toBeUndefined();
+      });
+
+      it("getVersioned of a byte range gives those bytes and the whole object's version", async () => {
+        const value = randomData(1000);
+        const version = await store.set("v/ranged", value);
+        const head = await store.getVersioned("v/ranged", { range: { offset: 10, length: 20 } });
+        expectSameBytes(head?.bytes, value.slice(10, 30));
+        expect(head?.version).toBe(version);
+        const tail = await store.getVersioned("v/ranged", { range: { suffixLength: 16 } });
+        expectSameBytes(tail?.bytes, value.slice(984));
+        expect(tail?.version).toBe(version);
+        expect(await store.getVersioned("v/ranged-missing", { range: { offset: 0, length: 4 } })).toBeUndefined();
+      });
+
+      it("get with ifMatch reads the version asked for, and refuses a changed or deleted object", async () => {
+        const value = randomData(500);
+        const version = await store.set("v/pinned", value);
+        expectSameBytes(await store.get("v/pinned", { offset: 100, length: 50 }, { ifMatch: version }), value.slice(100, 150));
+        await store.set("v/pinned", randomData(500));
+        await expectRejection(store.get("v/pinned", { offset: 100, length: 50 }, { ifMatch: version }), PreconditionFailedError, "v/pinned");
+        await store.delete("v/pinned");
+        await expectRejection(store.get("v/pinned", undefined, { ifMatch: version }), PreconditionFailedError, "v/pinned");
+      });
+
+      it("the token changes on every replace with other bytes", async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) {
+          await store.set("v/changing", randomData(64 + (i % 2)));
+          seen.add((await store.getVersioned("v/changing"))!.version);
+        }
+        expect(seen.size).toBe(6);
+      });
+
+      it("ifMatch replaces when the version is current, and returns the new version", async () => {
+        const first = await store.set("v/cas", bytesOf(1));
+        const second = await store.set("v/cas", bytesOf(2), { ifMatch: first });
+        expect(second).not.toBe(first);
+        expectSameBytes(await store.get("v/cas"), bytesOf(2));
+        expect((await store.getVersioned("v/cas"))!.version).toBe(second);
+        await store.set("v/cas", bytesOf(3), { ifMatch: second });
+        expectSameBytes(await store.get("v/cas"), bytesOf(3));
+      });
+
+      it("ifMatch with a stale version fails with PreconditionFailedError naming the key and writes nothing", async () => {
+        const first = await store.set("v/stale", bytesOf(1));
+        await store.set("v/stale", bytesOf(2));
+        await expectRejection(store.set("v/stale", bytesOf(9), { ifMatch: first }), PreconditionFailedError, "v/stale");
+        expectSameBytes(await store.get("v/stale"), bytesOf(2));
+      });
+
+      it("ifMatch on a missing or deleted key fails and creates nothing", async () => {
+        const first = await store.set("v/gone", bytesOf(1));
+        await store.delete("v/gone");
+        await expectRejection(store.set("v/gone", bytesOf(2), { ifMatch: first }), PreconditionFailedError, "v/gone");
+        expect(await store.get("v/gone")).toBeUndefined();
+        await expectRejection(store.set("v/never", bytesOf(2), { ifMatch: first }), PreconditionFailedError, "v/never");
+        expect(await store.get("v/never")).toBeUndefined();
+      });
+
+      it("refuses an empty ifMatch token and ifMatch combined with ifNoneMatch", async () => {
+        await expectRejection(store.set("v/bad", bytesOf(1), { ifMatch: "" }), ValidationError, "ifMatch", "v/bad");
+        await expectRejection(store.set("v/bad", bytesOf(1), { ifMatch: "x", ifNoneMatch: "*" }), ValidationError, "v/bad");
+        expect(await store.get("v/bad")).toBeUndefined();
+      });
+
+      it("delete with ifMatch deletes the current version and refuses a stale one (where the backend enforces it)", async () => {
+        const support = (await store.conditionalSupport?.()) ?? { write: true, delete: true };
+        expect(support.write).toBe(true);
+        const first = await store.set("v/del", bytesOf(1));
+        const second = await store.set("v/del", bytesOf(2));
+        if (!support.delete) {
+          // The backend would delete regardless of the condition: the store refuses rather than pretend.
+          await expectRejection(store.delete("v/del", { ifMatch: first }), StorageError, "v/del", "DELETE");
+          expectSameBytes(await store.get("v/del"), bytesOf(2));
+          return;
+        }
+        await expectRejection(store.delete("v/del", { ifMatch: first }), PreconditionFailedError, "v/del");
+        expectSameBytes(await store.get("v/del"), bytesOf(2));
+        await store.delete("v/del", { ifMatch: second });
+        expect(await store.get("v/del")).toBeUndefined();
+        await expectRejection(store.delete("v/del", { ifMatch: second }), PreconditionFailedError, "v/del");
+      });
+
+      it("of 16 concurrent ifMatch writers of one version exactly one wins, round after round", async () => {
+        const key = "v/contested";
+        let version = await store.set(key, randomData(16));
+        for (let round = 0; round < 8; round++) {
+          const payloads = range(16).map((i) => randomData(512 + i));
+          const outcomes = await Promise.allSettled(payloads.map((payload) => store.set(key, payload, { ifMatch: version })));
+          const winners = outcomes.flatMap((outcome, index) => (outcome.status === "fulfilled" ? [index] : []));
+          expect(winners, `winners of round ${round}`).toHaveLength(1);
+          for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(PreconditionFailedError);
+          const stored = await store.getVersioned(key);
+          expectSameBytes(stored?.bytes, payloads[winners[0]]);
+          version = stored!.version;
+          expect((outcomes[winners[0]] as PromiseFulfilledResult<string>).value).toBe(version);
+        }
+      }, SLOW_TEST_MS);
+
+      it("16 concurrent read-modify-write loops on one counter lose no increment", async () => {
+        const key = "v/counter";
+        await store.set(key, new TextEncoder().encode("0"));
+        const perWriter = 3;
+        const increment = async () => {
+          for (let done = 0; done < perWriter; ) {
+            const current = (await store.getVersioned(key))!;
+            const next = Number(new TextDecoder().decode(current.bytes)) + 1;
+            try {
+              await store.set(key, new TextEncoder().encode(String(next)), { ifMatch: current.version });
+              done++;
+            } catch (error) {
+              if (!(error instanceof PreconditionFailedError)) throw error;
+            }
+          }
+        };
+        await Promise.all(range(16).map(increment));
+        expect(new TextDecoder().decode(await store.get(key))).toBe(String(16 * perWriter));
+      }, SLOW_TEST_MS);
     });
 
     describe("delete", () => {
@@ -418,13 +549,14 @@ export function runStoreConformance(name: string, makeStore: StoreFactory): void
       const keyArbitrary = fc.constantFrom(...modelKeys);
       const valueArbitrary = fc.uint8Array({ maxLength: 24 });
       type Operation =
-        | { kind: "set" | "create"; key: string; value: Uint8Array }
+        | { kind: "set" | "create" | "replace"; key: string; value: Uint8Array }
         | { kind: "delete" | "get"; key: string }
         | { kind: "deleteMany"; keys: string[] }
         | { kind: "list" | "listDir"; prefix: string };
       const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
         fc.record({ kind: fc.constant("set" as const), key: keyArbitrary, value: valueArbitrary }),
         fc.record({ kind: fc.constant("create" as const), key: keyArbitrary, value: valueArbitrary }),
+        fc.record({ kind: fc.constant("replace" as const), key: keyArbitrary, value: valueArbitrary }),
         fc.record({ kind: fc.constant("delete" as const), key: keyArbitrary }),
         fc.record({ kind: fc.constant("get" as const), key: keyArbitrary }),
         fc.record({ kind: fc.constant("deleteMany" as const), keys: fc.subarray(modelKeys) }),
@@ -440,12 +572,25 @@ export function runStoreConformance(name: string, makeStore: StoreFactory): void
             break;
           case "create":
             if (model.has(operation.key)) {
-              await expectRejection(store.set(operation.key, operation.value, { ifNoneMatch: true }), AlreadyExistsError);
+              await expectRejection(store.set(operation.key, operation.value, { ifNoneMatch: true }), PreconditionFailedError);
             } else {
               await store.set(operation.key, operation.value, { ifNoneMatch: true });
               model.set(operation.key, operation.value);
             }
             break;
+          case "replace": {
+            // A compare-and-swap from the version just read succeeds; one from a stale token never does.
+            const current = await store.getVersioned(operation.key);
+            expect(current === undefined).toBe(!model.has(operation.key));
+            if (current === undefined) {
+              await expectRejection(store.set(operation.key, operation.value, { ifMatch: "not-a-version" }), PreconditionFailedError);
+              break;
+            }
+            await store.set(operation.key, operation.value, { ifMatch: current.version });
+            await expectRejection(store.set(operation.key, operation.value, { ifMatch: current.version + "0" }), PreconditionFailedError);
+            model.set(operation.key, operation.value);
+            break;
+          }
           case "delete":
             await store.delete(operation.key);
             model.delete(operation.key);

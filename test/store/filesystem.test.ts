@@ -2,7 +2,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotFoundError, StorageError, ValidationError } from "../../src/errors.js";
+import { NotFoundError, PreconditionFailedError, StorageError, ValidationError } from "../../src/errors.js";
 import { FileSystemBackend, FileSystemStore } from "../../src/store/index.js";
 import {
   collect,
@@ -133,6 +133,42 @@ describe("FileSystemStore on disk", () => {
     await expectRejection(store.set("a/.123.abc.dosna-tmp", Uint8Array.of(1)), ValidationError, "temp");
   });
 
+  it("rejects keys that look like its own lock files", async () => {
+    await expectRejection(store.set("a/.k.dosna-lock", Uint8Array.of(1)), ValidationError, "lock", '"a/.k.dosna-lock"');
+    await expectRejection(store.get(".0123456789abcdef.dosna-reap"), ValidationError, "lock");
+  });
+
+  it("leaves no lock or temp file behind, and no directory after a failed conditional write", async () => {
+    const version = await store.set("cas/k", Uint8Array.of(1));
+    await store.set("cas/k", Uint8Array.of(2), { ifMatch: version });
+    await expectRejection(store.set("cas/k", Uint8Array.of(3), { ifMatch: version }), PreconditionFailedError, '"cas/k"');
+    await expectRejection(store.set("new/dir/k", Uint8Array.of(3), { ifMatch: version }), PreconditionFailedError, '"new/dir/k"');
+    await expectRejection(store.delete("cas/k", { ifMatch: version }), PreconditionFailedError, '"cas/k"');
+    await expectRejection(store.delete("new/dir/k", { ifMatch: version }), PreconditionFailedError, '"new/dir/k"');
+    expect(await tree(root)).toEqual(["cas", "cas/k"]);
+  });
+
+  it("locks keys whose names are too long to take the lock file's affixes", async () => {
+    const key = `long/${"n".repeat(250)}`;
+    const version = await store.set(key, Uint8Array.of(1));
+    await store.set(key, Uint8Array.of(2), { ifMatch: version });
+    expectSameBytes(await store.get(key), Uint8Array.of(2));
+    await store.delete(key);
+    expect(await tree(root)).toEqual([]);
+  });
+
+  it("works the same with durable: false, and refuses bad options naming them", async () => {
+    const fast = new FileSystemStore(root, { durable: false });
+    const version = await fast.set("f/k", Uint8Array.of(1));
+    expect((await fast.getVersioned("f/k"))?.version).toBe(version);
+    await fast.set("f/k", Uint8Array.of(2), { ifMatch: version });
+    await fast.deleteMany(["f/k"]);
+    expect(await tree(root)).toEqual([]);
+    expect(() => new FileSystemStore(root, { lockStaleMs: 0 })).toThrow(/lockStaleMs.*positive/);
+    expect(() => new FileSystemStore(root, { durable: "yes" as unknown as boolean })).toThrow(ValidationError);
+    expect(() => new FileSystemBackend(dir, { lockStaleMs: Number.NaN })).toThrow(/FileSystemBackend.*lockStaleMs/);
+  });
+
   it("treats a path through a file, or a directory, as a missing key", async () => {
     await store.set("file", Uint8Array.of(1));
     await store.set("dir/inner", Uint8Array.of(2));
@@ -194,6 +230,19 @@ describe("FileSystemBackend on disk", () => {
     await backend.openPool("full").set("a/b/c", Uint8Array.of(1));
     await backend.deletePool("full");
     expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it("gives its pools' stores the durable and lockStaleMs options", async () => {
+    const quick = new FileSystemBackend(dir, { durable: false, lockStaleMs: 150 });
+    await quick.createPool("p");
+    const store = quick.openPool("p");
+    await store.set("k", Uint8Array.of(1));
+    // A fresh lock of another host: the pool's store waits for it only as long as its stale timeout.
+    await fs.writeFile(path.join(dir, "p", ".k.dosna-lock"), JSON.stringify({ host: "0123456789ab", pid: 1, nonce: "0123456789abcdef" }));
+    const started = performance.now();
+    await store.set("k", Uint8Array.of(2));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it("the store of a deleted pool reads nothing and refuses to write, rather than recreating the pool", async () => {

@@ -3,7 +3,8 @@
  * Skipped, loudly, when DOSNA_TEST_S3_ENDPOINT is not set (test/s3/availability.test.ts turns that
  * into a failure under CI=true).
  */
-import { describe } from "vitest";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
 import { S3Backend, s3ConnectionSchema } from "../../src/store/s3/index.js";
 import { s3TestConfig, uniquePoolName } from "../helpers/clusters.js";
 import { runBackendConformance, runStoreConformance } from "./conformance.js";
@@ -51,6 +52,35 @@ for (const transport of ["aws", "minio"] as const) {
         await backend.close();
       },
     };
+  });
+
+  describe(`S3Store conditional support on this endpoint (${transport})`, () => {
+    it("the probe's answer matches what the endpoint really does with a wrong If-Match on DELETE (RGW 16: ignores it)", async () => {
+      const backend = new S3Backend(config);
+      const pool = uniquePoolName("probe");
+      await backend.createPool(pool);
+      const client = new S3Client({
+        endpoint: config.endpoint,
+        region: config.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+      });
+      try {
+        const support = await backend.openPool(pool).conditionalSupport?.();
+        // Independently of the store: does this endpoint delete despite a wrong If-Match?
+        await client.send(new PutObjectCommand({ Bucket: pool, Key: "witness", Body: "x" }));
+        await client.send(new DeleteObjectCommand({ Bucket: pool, Key: "witness", IfMatch: "00000000000000000000000000000000" })).catch(() => undefined);
+        const survived = await client.send(new HeadObjectCommand({ Bucket: pool, Key: "witness" })).then(() => true, () => false);
+        expect(support).toEqual({ write: true, delete: survived });
+        if (survived) await client.send(new DeleteObjectCommand({ Bucket: pool, Key: "witness" }));
+      } finally {
+        client.destroy();
+        await backend.deletePool(pool);
+        await backend.close();
+      }
+    });
   });
 
   runBackendConformance(`S3Backend (${transport})`, async () => {

@@ -17,11 +17,27 @@ export const s3ConnectionSchema = z.object({
   accessKeyId: z.string({ error: requiredString("access key id") }).min(1, "access key id is required"),
   secretAccessKey: z.string({ error: requiredString("secret access key") }).min(1, "secret access key is required"),
   forcePathStyle: z.boolean().default(true),
-  /** Per-request timeout; 0 disables it. */
+  /**
+   * Idle timeout of one attempt: it fails when no byte has been sent or received for this long (a
+   * large transfer that keeps moving is never cut off). 0 disables it.
+   */
   timeoutMs: z.number().int().min(0).default(30_000),
-  /** Retries of transient failures (5xx, SlowDown, connection reset, timeout). */
+  /**
+   * Transient failures (5xx, SlowDown, timeouts, connection refused or reset, DNS failures) are
+   * retried until maxRetries retries are used AND retryWindowMs has passed since the first attempt,
+   * so a gateway restart of a few seconds fails nothing while an endpoint that stays down still
+   * fails in bounded time.
+   */
   maxRetries: z.number().int().min(0).max(20).default(5),
+  retryWindowMs: z.number().int().min(0).max(600_000).default(10_000),
   transport: z.enum(["aws", "minio"]).default("minio"),
+  /**
+   * "many" (the default): conditional writes must really be enforced; the endpoint is probed once per
+   * bucket and a conditional set on an endpoint that ignores If-Match / If-None-Match fails rather
+   * than risk lost updates. "one": only one process writes, so conditions are sent as they are and
+   * nothing is probed.
+   */
+  writers: z.enum(["one", "many"]).default("many"),
 });
 
 export type S3ConnectionInput = z.input<typeof s3ConnectionSchema>;

@@ -3,7 +3,7 @@
  * pay for importing @aws-sdk/client-s3 or minio (~40 MiB of RSS and a noticeable start-up time).
  */
 import type { S3ConnectionConfig } from "./config.js";
-import type { ClassifiedError, ListPage, S3Transport, TransportRange } from "./transport.js";
+import type { Attempt, ClassifiedError, GetRequest, ListPage, ObjectBytes, PutRequest, S3Transport } from "./transport.js";
 import { classifyAwsError, classifyMinioError } from "./transport.js";
 
 export class LazyTransport implements S3Transport {
@@ -29,32 +29,32 @@ export class LazyTransport implements S3Transport {
     return this.#loading;
   }
 
-  async getObject(bucket: string, key: string, range: TransportRange | undefined, signal: AbortSignal): Promise<Uint8Array> {
-    return (this.#loaded ?? (await this.#transport())).getObject(bucket, key, range, signal);
+  async getObject(bucket: string, key: string, get: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
+    return (this.#loaded ?? (await this.#transport())).getObject(bucket, key, get, attempt);
   }
-  async putObject(bucket: string, key: string, body: Uint8Array, ifNoneMatch: boolean, signal: AbortSignal): Promise<void> {
-    return (this.#loaded ?? (await this.#transport())).putObject(bucket, key, body, ifNoneMatch, signal);
+  async putObject(bucket: string, key: string, body: Uint8Array, put: PutRequest, attempt: Attempt): Promise<string> {
+    return (this.#loaded ?? (await this.#transport())).putObject(bucket, key, body, put, attempt);
   }
-  async deleteObject(bucket: string, key: string, signal: AbortSignal): Promise<void> {
-    return (this.#loaded ?? (await this.#transport())).deleteObject(bucket, key, signal);
+  async deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void> {
+    return (this.#loaded ?? (await this.#transport())).deleteObject(bucket, key, ifMatch, attempt);
   }
-  async deleteObjects(bucket: string, keys: string[], signal: AbortSignal): Promise<Array<{ key: string; code: string }>> {
-    return (this.#loaded ?? (await this.#transport())).deleteObjects(bucket, keys, signal);
+  async deleteObjects(bucket: string, keys: string[], attempt: Attempt): Promise<Array<{ key: string; code: string }>> {
+    return (this.#loaded ?? (await this.#transport())).deleteObjects(bucket, keys, attempt);
   }
-  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, signal: AbortSignal): Promise<ListPage> {
-    return (this.#loaded ?? (await this.#transport())).listPage(bucket, prefix, delimiter, continuation, signal);
+  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, attempt: Attempt): Promise<ListPage> {
+    return (this.#loaded ?? (await this.#transport())).listPage(bucket, prefix, delimiter, continuation, attempt);
   }
-  async headBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    return (this.#loaded ?? (await this.#transport())).headBucket(bucket, signal);
+  async headBucket(bucket: string, attempt: Attempt): Promise<void> {
+    return (this.#loaded ?? (await this.#transport())).headBucket(bucket, attempt);
   }
-  async createBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    return (this.#loaded ?? (await this.#transport())).createBucket(bucket, signal);
+  async createBucket(bucket: string, attempt: Attempt): Promise<void> {
+    return (this.#loaded ?? (await this.#transport())).createBucket(bucket, attempt);
   }
-  async deleteBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    return (this.#loaded ?? (await this.#transport())).deleteBucket(bucket, signal);
+  async deleteBucket(bucket: string, attempt: Attempt): Promise<void> {
+    return (this.#loaded ?? (await this.#transport())).deleteBucket(bucket, attempt);
   }
-  async listBuckets(signal: AbortSignal): Promise<string[]> {
-    return (this.#loaded ?? (await this.#transport())).listBuckets(signal);
+  async listBuckets(attempt: Attempt): Promise<string[]> {
+    return (this.#loaded ?? (await this.#transport())).listBuckets(attempt);
   }
   classify(error: unknown): ClassifiedError {
     return this.name === "minio" ? classifyMinioError(error) : classifyAwsError(error);

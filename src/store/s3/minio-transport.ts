@@ -1,23 +1,41 @@
 /**
- * S3Transport on the `minio` client. Plain GET/PUT go through its signed low-level request so that
- * byte ranges and If-None-Match are sent exactly; batch delete, listing and buckets use its API.
+ * S3Transport on the `minio` client. Plain GET/PUT/DELETE go through its signed low-level request
+ * so that byte ranges and conditional headers are sent exactly; batch delete, listing and buckets
+ * use its API.
  *
  * The client takes no AbortSignal and retries 5xx itself (once, then throws an error without a
  * code). So its own retries are off (request.ts retries), and every call runs inside a request
  * context that the client's HTTP transport reads: it passes the signal to http.request (an abort
- * or timeout really ends the socket) and records the response status for `classify`.
+ * or timeout really ends the socket), reports the response's arrival as progress, and records the
+ * response status for `classify`.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { Client } from "minio";
-import { classifyMinioError, type ClassifiedError, type ListPage, type S3Transport, type TransportRange } from "./transport.js";
+import { readBody, uploadBody } from "./body.js";
+import {
+  type Attempt,
+  classifyMinioError,
+  type ClassifiedError,
+  conditionHeaders,
+  type GetRequest,
+  type ListPage,
+  type ObjectBytes,
+  type PutRequest,
+  type S3Transport,
+  unquoteETag,
+  WRITE_ID_HEADER,
+} from "./transport.js";
 import type { S3ConnectionConfig } from "./config.js";
 
 interface RequestContext {
-  signal: AbortSignal;
+  attempt: Attempt;
   status?: number;
+  /** The answer can carry no body (HEAD, Content-Length 0): an error code the client reports was made up. */
+  noBody?: boolean;
 }
 
 const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -26,8 +44,12 @@ const requestContext = new AsyncLocalStorage<RequestContext>();
 function contextualTransport(module: typeof http | typeof https): Pick<typeof http, "request"> {
   const request = (options: http.RequestOptions, callback: (response: IncomingMessage) => void): http.ClientRequest => {
     const context = requestContext.getStore();
-    return module.request({ ...options, signal: context?.signal }, (response) => {
-      if (context) context.status = response.statusCode;
+    return module.request({ ...options, signal: context?.attempt.signal }, (response) => {
+      if (context) {
+        context.status = response.statusCode;
+        context.noBody = options.method === "HEAD" || response.headers["content-length"] === "0";
+        context.attempt.progress();
+      }
       callback(response);
     });
   };
@@ -60,42 +82,54 @@ export class MinioTransport implements S3Transport {
   }
 
   /** Run one client call inside a request context; its errors carry the HTTP status, if any. */
-  private async call<T>(signal: AbortSignal, run: (client: Client) => Promise<T>): Promise<T> {
-    const context: RequestContext = { signal };
+  private async call<T>(attempt: Attempt, run: (client: Client) => Promise<T>): Promise<T> {
+    const context: RequestContext = { attempt };
     try {
       return await requestContext.run(context, () => run(this.#client));
     } catch (error) {
       if (context.status !== undefined && error !== null && typeof error === "object") {
-        Object.assign(error, { httpStatusCode: context.status });
+        Object.assign(error, { httpStatusCode: context.status, responseHadNoBody: context.noBody === true });
       }
       throw error;
     }
   }
 
-  async getObject(bucket: string, key: string, range: TransportRange | undefined, signal: AbortSignal): Promise<Uint8Array> {
+  async getObject(bucket: string, key: string, { range, ifMatch }: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
     const headers: Record<string, string> = {};
     if (range) headers.range = "suffix" in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end === undefined ? "" : range.end - 1}`;
-    return this.call(signal, async (client) =>
-      readBody(await client.makeRequestAsync({ method: "GET", bucketName: bucket, objectName: key, headers }, "", [200, 206])),
-    );
+    if (ifMatch !== undefined) headers["if-match"] = ifMatch;
+    return this.call(attempt, async (client) => {
+      const response = await client.makeRequestAsync({ method: "GET", bucketName: bucket, objectName: key, headers }, "", [200, 206]);
+      const length = response.headers["content-length"];
+      const bytes = await readBody(response, length === undefined ? undefined : Number(length), attempt.progress, attempt.signal);
+      const writeId = response.headers[WRITE_ID_HEADER];
+      return { bytes, etag: unquoteETag(response.headers.etag), writeId: typeof writeId === "string" ? writeId : undefined };
+    });
   }
 
-  async putObject(bucket: string, key: string, body: Uint8Array, ifNoneMatch: boolean, signal: AbortSignal): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (ifNoneMatch) headers["if-none-match"] = "*";
-    const payload = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const response = await this.call(signal, (client) =>
-      client.makeRequestAsync({ method: "PUT", bucketName: bucket, objectName: key, headers }, payload, [200]),
+  async putObject(bucket: string, key: string, body: Uint8Array, put: PutRequest, attempt: Attempt): Promise<string> {
+    const headers: Record<string, string> = { ...conditionHeaders(put.condition), "content-length": String(body.byteLength) };
+    if (put.writeId !== undefined) headers[WRITE_ID_HEADER] = put.writeId;
+    const response = await this.call(attempt, (client) => {
+      // What makeRequestAsync does for a Buffer, with a body that reports its progress instead.
+      const sha256 = client.enableSHA256 ? createHash("sha256").update(body).digest("hex") : "";
+      const payload = uploadBody(body, attempt.progress);
+      return client.makeRequestStreamAsync({ method: "PUT", bucketName: bucket, objectName: key, headers }, payload, sha256, [200], "");
+    });
+    response.resume();
+    return unquoteETag(response.headers.etag);
+  }
+
+  async deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void> {
+    const headers: Record<string, string> = ifMatch === undefined ? {} : { "if-match": ifMatch };
+    const response = await this.call(attempt, (client) =>
+      client.makeRequestAsync({ method: "DELETE", bucketName: bucket, objectName: key, headers }, "", [200, 204]),
     );
     response.resume();
   }
 
-  async deleteObject(bucket: string, key: string, signal: AbortSignal): Promise<void> {
-    await this.call(signal, (client) => client.removeObject(bucket, key));
-  }
-
-  async deleteObjects(bucket: string, keys: string[], signal: AbortSignal): Promise<Array<{ key: string; code: string }>> {
-    const results = await this.call(signal, (client) => client.removeObjects(bucket, keys));
+  async deleteObjects(bucket: string, keys: string[], attempt: Attempt): Promise<Array<{ key: string; code: string }>> {
+    const results = await this.call(attempt, (client) => client.removeObjects(bucket, keys));
     const failures: Array<{ key: string; code: string }> = [];
     for (const result of results ?? []) {
       const error = result?.Error;
@@ -104,8 +138,8 @@ export class MinioTransport implements S3Transport {
     return failures;
   }
 
-  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, signal: AbortSignal): Promise<ListPage> {
-    const page = await this.call(signal, (client) => client.listObjectsV2Query(bucket, prefix, continuation ?? "", delimiter ?? "", 1000, ""));
+  async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, attempt: Attempt): Promise<ListPage> {
+    const page = await this.call(attempt, (client) => client.listObjectsV2Query(bucket, prefix, continuation ?? "", delimiter ?? "", 1000, ""));
     const keys: string[] = [];
     const prefixes: string[] = [];
     for (const item of page.objects) {
@@ -115,22 +149,22 @@ export class MinioTransport implements S3Transport {
     return { keys, prefixes, next: page.isTruncated ? page.nextContinuationToken : undefined };
   }
 
-  async headBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    if (!(await this.call(signal, (client) => client.bucketExists(bucket)))) {
+  async headBucket(bucket: string, attempt: Attempt): Promise<void> {
+    if (!(await this.call(attempt, (client) => client.bucketExists(bucket)))) {
       throw Object.assign(new Error("NoSuchBucket"), { code: "NoSuchBucket" });
     }
   }
 
-  async createBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    await this.call(signal, (client) => client.makeBucket(bucket));
+  async createBucket(bucket: string, attempt: Attempt): Promise<void> {
+    await this.call(attempt, (client) => client.makeBucket(bucket));
   }
 
-  async deleteBucket(bucket: string, signal: AbortSignal): Promise<void> {
-    await this.call(signal, (client) => client.removeBucket(bucket));
+  async deleteBucket(bucket: string, attempt: Attempt): Promise<void> {
+    await this.call(attempt, (client) => client.removeBucket(bucket));
   }
 
-  async listBuckets(signal: AbortSignal): Promise<string[]> {
-    return (await this.call(signal, (client) => client.listBuckets())).map((b) => b.name);
+  async listBuckets(attempt: Attempt): Promise<string[]> {
+    return (await this.call(attempt, (client) => client.listBuckets())).map((b) => b.name);
   }
 
   classify(error: unknown): ClassifiedError {
@@ -140,21 +174,4 @@ export class MinioTransport implements S3Transport {
   close(): void {
     this.agent.destroy();
   }
-}
-
-async function readBody(response: IncomingMessage): Promise<Uint8Array> {
-  const length = Number(response.headers["content-length"]);
-  if (Number.isSafeInteger(length) && length >= 0) {
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-      if (offset + chunk.length > length) return Buffer.concat([out.subarray(0, offset), chunk]);
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return offset === length ? out : out.subarray(0, offset);
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

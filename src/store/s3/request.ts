@@ -1,16 +1,20 @@
 /**
- * One S3 request with dosna's policy: a timeout per attempt, capped exponential backoff with full
- * jitter on transient failures, prompt cancellation through the caller's AbortSignal, and errors
- * translated to the DosnaError hierarchy. Credentials never appear in a message.
+ * One S3 request with dosna's policy: an idle timeout per attempt, capped exponential backoff with
+ * full jitter on transient failures (within a retry budget of attempts AND time), prompt
+ * cancellation through the caller's AbortSignal, and errors translated to the DosnaError
+ * hierarchy. Credentials never appear in a message.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { AbortedError, StorageError } from "../../errors.js";
-import type { ClassifiedError, S3Transport } from "./transport.js";
+import { AbortedError, NotFoundError, StorageError } from "../../errors.js";
+import type { Attempt, ClassifiedError, S3Transport } from "./transport.js";
 
 export interface RequestPolicy {
   endpoint: string;
+  /** Idle timeout of one attempt (no byte sent or received for this long); 0: none. */
   timeoutMs: number;
   maxRetries: number;
+  /** Transient failures are retried until maxRetries are used and this much time has passed. */
+  retryWindowMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Called before each retry's backoff wait (for logging and tests). */
@@ -34,7 +38,11 @@ export function backoffDelayMs(retry: number, baseDelayMs = 100, maxDelayMs = 5_
 export type Expected = ReadonlySet<ClassifiedError["kind"]>;
 
 export class ExpectedOutcome extends Error {
-  constructor(readonly classified: ClassifiedError) {
+  constructor(
+    readonly classified: ClassifiedError,
+    /** How many attempts were made: more than 1 means an earlier one may have succeeded unseen. */
+    readonly attempts: number,
+  ) {
     super(classified.code);
   }
 }
@@ -44,27 +52,78 @@ export async function s3Request<T>(
   policy: RequestPolicy,
   what: string,
   signal: AbortSignal | undefined,
-  attempt: (signal: AbortSignal) => Promise<T>,
+  attempt: (attempt: Attempt) => Promise<T>,
   expected: Expected = new Set(),
 ): Promise<T> {
+  const started = Date.now();
   for (let retry = 0; ; retry++) {
     if (signal?.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason });
-    const timeout = policy.timeoutMs > 0 ? AbortSignal.timeout(policy.timeoutMs) : new AbortController().signal;
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const idle = new IdleTimeout(policy.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
     try {
-      return await raceAbort(attempt(combined), combined);
+      return await raceAbort(attempt({ signal: combined, progress: idle.touch }), combined);
     } catch (error) {
       if (signal?.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason });
-      const classified = timeout.aborted ? { kind: "retryable" as const, code: "TimeoutError" } : transport.classify(error);
-      if (expected.has(classified.kind)) throw new ExpectedOutcome(classified);
-      if (classified.kind === "retryable" && retry < policy.maxRetries) {
-        const delayMs = backoffDelayMs(retry, policy.baseDelayMs, policy.maxDelayMs);
+      const classified = idle.fired ? { kind: "retryable" as const, code: "TimeoutError" } : transport.classify(error);
+      if (expected.has(classified.kind)) throw new ExpectedOutcome(classified, retry + 1);
+      const elapsed = Date.now() - started;
+      const windowLeft = (policy.retryWindowMs ?? 0) - elapsed;
+      if (isTransient(classified) && (retry < policy.maxRetries || windowLeft > 0)) {
+        let delayMs = backoffDelayMs(retry, policy.baseDelayMs, policy.maxDelayMs);
+        // Past maxRetries only the window keeps us going: its end is the last attempt's time.
+        if (retry >= policy.maxRetries) delayMs = Math.min(delayMs, windowLeft);
         policy.onRetry?.({ what, retry: retry + 1, code: classified.code, delayMs });
         await sleep(delayMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      throw translate(classified, what, policy, retry, error);
+      throw translate(classified, what, policy, { attempts: retry + 1, elapsedMs: elapsed, progressed: idle.progressed }, error);
+    } finally {
+      idle.stop();
     }
+  }
+}
+
+function isTransient(c: ClassifiedError): boolean {
+  return c.kind === "retryable" || c.kind === "connection";
+}
+
+/**
+ * An attempt's timeout that restarts whenever its bytes move (`touch`), so it fires only after
+ * `ms` without a byte sent or received, never in the middle of a transfer that is progressing.
+ */
+class IdleTimeout {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** Whether any byte moved (for the message: "no response" or "stalled"). */
+  progressed = false;
+
+  constructor(readonly ms: number) {
+    if (ms <= 0) return;
+    this.#timer = setTimeout(() => {
+      this.#controller.abort(new DOMException(`no byte sent or received for ${ms} ms`, "TimeoutError"));
+    }, ms);
+    // Like AbortSignal.timeout: a pending request, not this timer, keeps the process alive.
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get fired(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  readonly touch = (): void => {
+    this.progressed = true;
+    // refresh() would re-arm a timer that has fired or been cleared.
+    if (!this.#stopped && !this.fired) this.#timer?.refresh();
+  };
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
   }
 }
 
@@ -87,21 +146,69 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function translate(c: ClassifiedError, what: string, policy: RequestPolicy, retries: number, error: unknown): StorageError {
-  const status = c.status === undefined ? "" : ` (HTTP ${c.status})`;
+/** `promise`, or AbortedError("<what> was aborted") as soon as `signal` fires (the promise runs on). */
+export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return promise;
+  try {
+    return await raceAbort(promise, signal);
+  } catch (error) {
+    if (signal.aborted) throw new AbortedError(`${what} was aborted`, { cause: signal.reason });
+    throw error;
+  }
+}
+
+export function noSuchBucketError(bucket: string, endpoint: string): NotFoundError {
+  return new NotFoundError(`bucket "${bucket}" does not exist at the S3 endpoint ${endpoint}`);
+}
+
+interface Budget {
+  attempts: number;
+  elapsedMs: number;
+  progressed: boolean;
+}
+
+/** The StorageError for a failure that is not retried (or no longer): what failed, where, and why. */
+export function translate(
+  c: ClassifiedError,
+  what: string,
+  policy: RequestPolicy,
+  budget: Budget = { attempts: 1, elapsedMs: 0, progressed: false },
+  error?: unknown,
+): StorageError {
+  const status = c.status === undefined ? "" : `, HTTP ${c.status}`;
+  const where = `the S3 endpoint ${policy.endpoint}`;
+  const tries = `after ${budget.attempts} attempt${budget.attempts === 1 ? "" : "s"} over ${(budget.elapsedMs / 1000).toFixed(1)} s`;
   switch (c.kind) {
     case "credentials":
-      return new StorageError(`${what} failed: the S3 endpoint ${policy.endpoint} rejected the credentials (${c.code}${status}); check the access key id and secret`);
-    case "connection":
-      return new StorageError(`${what} failed: cannot connect to the S3 endpoint ${policy.endpoint} (${c.code})`);
-    case "retryable": {
-      const timedOut = c.code === "TimeoutError" ? ` (no response within ${policy.timeoutMs} ms)` : "";
+      return new StorageError(`${what} failed: ${where} rejected the credentials (${c.code}${status}); check the access key id and secret`);
+    case "access-denied":
       return new StorageError(
-        `${what} failed at the S3 endpoint ${policy.endpoint} after ${retries + 1} attempt${retries ? "s" : ""}: ${c.code}${status}${timedOut}`,
+        `${what} failed: ${where} accepted the credentials, but a bucket or user policy denies this request (${c.code}${status}); ` +
+          `check the bucket policy and the user's permissions`,
       );
+    case "forbidden":
+      return new StorageError(
+        `${what} failed: ${where} refused it (${c.code}${status}) without saying why, as answers to HEAD do: either it rejected ` +
+          `the credentials (check the access key id and secret) or a bucket or user policy denies this request`,
+      );
+    case "clock-skew":
+      return new StorageError(
+        `${what} failed: ${where} refused the request because this machine's clock differs too much from the server's ` +
+          `(${c.code}${status}); synchronise the clock (NTP) and try again`,
+      );
+    case "connection":
+      return new StorageError(`${what} failed: cannot connect to ${where} (${c.code}), ${tries}`);
+    case "retryable": {
+      const timedOut =
+        c.code !== "TimeoutError"
+          ? ""
+          : budget.progressed
+            ? ` (stalled: no byte sent or received for ${policy.timeoutMs} ms)`
+            : ` (no response within ${policy.timeoutMs} ms)`;
+      return new StorageError(`${what} failed at ${where} ${tries}: ${c.code}${status}${timedOut}`);
     }
     default:
-      return new StorageError(`${what} failed at the S3 endpoint ${policy.endpoint}: ${c.code}${status}`, { cause: redact(error) });
+      return new StorageError(`${what} failed at ${where}: ${c.code}${status}`, { cause: redact(error) });
   }
 }
 

@@ -4,6 +4,7 @@
  * Transports throw their client's raw errors; `classify` turns them into one vocabulary.
  */
 import { STATUS_CODES } from "node:http";
+import type { WriteCondition } from "../store.js";
 
 export type TransportRange = { start: number; end?: number } | { suffix: number };
 
@@ -14,6 +15,42 @@ export interface ListPage {
   next?: string;
 }
 
+/** What request.ts gives every transport call: the attempt's signal, and where to report progress. */
+export interface Attempt {
+  readonly signal: AbortSignal;
+  /** Bytes of this request were sent or received: restarts the attempt's idle timeout. */
+  progress(): void;
+}
+
+/** An object's bytes and its ETag (without quotes; "" when the server sent none). */
+export interface ObjectBytes {
+  bytes: Uint8Array;
+  etag: string;
+  /** The write id it was stored with, if any (see PutRequest). */
+  writeId?: string;
+}
+
+export interface GetRequest {
+  range?: TransportRange;
+  /** If-Match: <etag>: the server answers 412 if the object is at another version. */
+  ifMatch?: string;
+}
+
+export interface PutRequest {
+  condition: WriteCondition;
+  /**
+   * Stored as user metadata (WRITE_ID_HEADER) and read back by getObject: how a conditional write
+   * whose answer was lost recognises its own write afterwards (the bytes alone cannot tell: two
+   * writers may store identical bytes).
+   */
+  writeId?: string;
+}
+
+/** The user-metadata header carrying a PutRequest's writeId. */
+export const WRITE_ID_HEADER = "x-amz-meta-dosna-write-id";
+/** The same as the SDK's Metadata key (it adds the x-amz-meta- prefix). */
+export const WRITE_ID_METADATA = "dosna-write-id";
+
 export type ErrorKind =
   | "no-such-key"
   | "no-such-bucket"
@@ -21,7 +58,15 @@ export type ErrorKind =
   | "bucket-not-empty"
   | "precondition-failed"
   | "invalid-range"
+  /** The credentials themselves were rejected (unknown key id, wrong secret, expired token). */
   | "credentials"
+  /** The credentials were accepted, and a bucket or user policy denies the request. */
+  | "access-denied"
+  /** 403 without a code that says which (HEAD answers have no body): credentials or policy. */
+  | "forbidden"
+  /** This machine's clock is too far from the server's for the signature to be accepted. */
+  | "clock-skew"
+  /** Refused, unreachable or unresolvable endpoint: transient, retried within the retry window. */
   | "connection"
   | "retryable"
   | "other";
@@ -35,24 +80,44 @@ export interface ClassifiedError {
 
 export interface S3Transport {
   readonly name: "aws" | "minio";
-  getObject(bucket: string, key: string, range: TransportRange | undefined, signal: AbortSignal): Promise<Uint8Array>;
-  putObject(bucket: string, key: string, body: Uint8Array, ifNoneMatch: boolean, signal: AbortSignal): Promise<void>;
-  deleteObject(bucket: string, key: string, signal: AbortSignal): Promise<void>;
+  getObject(bucket: string, key: string, get: GetRequest, attempt: Attempt): Promise<ObjectBytes>;
+  /** PUT under `put.condition` (If-None-Match: * or If-Match: <etag>); resolves to the new ETag, unquoted ("" if none was sent). */
+  putObject(bucket: string, key: string, body: Uint8Array, put: PutRequest, attempt: Attempt): Promise<string>;
+  /** DELETE, with If-Match: <etag> when `ifMatch` is given (which not every server enforces). */
+  deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void>;
   /** At most 1000 keys; returns the keys the server failed to delete with their error codes. */
-  deleteObjects(bucket: string, keys: string[], signal: AbortSignal): Promise<Array<{ key: string; code: string }>>;
-  listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, signal: AbortSignal): Promise<ListPage>;
-  headBucket(bucket: string, signal: AbortSignal): Promise<void>;
-  createBucket(bucket: string, signal: AbortSignal): Promise<void>;
-  deleteBucket(bucket: string, signal: AbortSignal): Promise<void>;
-  listBuckets(signal: AbortSignal): Promise<string[]>;
+  deleteObjects(bucket: string, keys: string[], attempt: Attempt): Promise<Array<{ key: string; code: string }>>;
+  listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, attempt: Attempt): Promise<ListPage>;
+  headBucket(bucket: string, attempt: Attempt): Promise<void>;
+  createBucket(bucket: string, attempt: Attempt): Promise<void>;
+  deleteBucket(bucket: string, attempt: Attempt): Promise<void>;
+  listBuckets(attempt: Attempt): Promise<string[]>;
   classify(error: unknown): ClassifiedError;
   close(): void;
 }
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+/**
+ * The conditional headers of a PUT. The ETag goes unquoted: Ceph RGW 16 compares If-Match against
+ * the bare ETag and answers 412 to the quoted form (measured). MinIO strips quotes before comparing;
+ * AWS S3 is not measured here.
+ */
+export function conditionHeaders(condition: WriteCondition): Record<string, string> {
+  if (condition.kind === "absent") return { "if-none-match": "*" };
+  if (condition.kind === "version") return { "if-match": condition.version };
+  return {};
+}
+
+/** `"abc"` or `W/"abc"` → `abc`; undefined → "". */
+export function unquoteETag(etag: string | undefined): string {
+  if (!etag) return "";
+  return etag.replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "EADDRNOTAVAIL"]);
 const RETRYABLE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "UND_ERR_SOCKET", "TimeoutError", "RequestTimeout"]);
-const RETRYABLE_S3_CODES = new Set(["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeTooSkewed", "Throttling"]);
-const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken"]);
+const RETRYABLE_S3_CODES = new Set(["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling"]);
+/** The credentials themselves are wrong. AccessDenied is not among them: it is a policy's answer. */
+const CREDENTIAL_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"]);
 
 /** Shared by both transports once they have pulled out a code and an HTTP status. */
 export function classifyCode(code: string, status: number | undefined): ClassifiedError {
@@ -61,9 +126,13 @@ export function classifyCode(code: string, status: number | undefined): Classifi
   if (code === "NoSuchBucket") return { kind: "no-such-bucket", ...c };
   if (code === "BucketAlreadyOwnedByYou" || code === "BucketAlreadyExists") return { kind: "bucket-exists", ...c };
   if (code === "BucketNotEmpty") return { kind: "bucket-not-empty", ...c };
-  if (code === "PreconditionFailed" || status === 412) return { kind: "precondition-failed", ...c };
+  // AWS S3 answers 409 ConditionalRequestConflict to a conditional write racing another: as 412, the caller re-reads.
+  if (code === "PreconditionFailed" || code === "ConditionalRequestConflict" || status === 412) return { kind: "precondition-failed", ...c };
   if (code === "InvalidRange" || status === 416) return { kind: "invalid-range", ...c };
-  if (CREDENTIAL_CODES.has(code) || status === 403) return { kind: "credentials", ...c };
+  if (CREDENTIAL_CODES.has(code)) return { kind: "credentials", ...c };
+  if (code === "AccessDenied") return { kind: "access-denied", ...c };
+  if (code === "RequestTimeTooSkewed") return { kind: "clock-skew", ...c };
+  if (status === 403) return { kind: "forbidden", ...c };
   if (CONNECTION_CODES.has(code)) return { kind: "connection", ...c };
   if (RETRYABLE_SOCKET_CODES.has(code) || RETRYABLE_S3_CODES.has(code) || status === 408 || status === 429 || (status !== undefined && status >= 500)) {
     return { kind: "retryable", ...c };
@@ -107,8 +176,11 @@ export function classifyAwsError(error: unknown): ClassifiedError {
 
 /** The minio client's errors: an S3 code or a socket code, and the status the transport recorded. */
 export function classifyMinioError(error: unknown): ClassifiedError {
-  const e = error as { code?: unknown; httpStatusCode?: unknown } | undefined;
+  const e = error as { code?: unknown; httpStatusCode?: unknown; responseHadNoBody?: unknown } | undefined;
   const status = typeof e?.httpStatusCode === "number" ? e.httpStatusCode : undefined;
+  // For an answer without a body the client makes a code up from the status (403 → "AccessDenied"):
+  // only the status is known, and an invented AccessDenied must not read as a policy denial.
+  if (e?.responseHadNoBody === true && status !== undefined) return classifyCode(statusCodeName(status), status);
   const code = e?.code;
   // S3 error codes are CamelCase ("SlowDown"); socket codes are upper case ("ECONNRESET").
   if (typeof code === "string" && code !== "" && !/^[A-Z_]+$/.test(code)) return classifyCode(code, status);
