@@ -39,15 +39,19 @@ export async function dropPool(cluster: dn.Cluster, name: string): Promise<void>
 export async function dropBucket(config: S3ConnectionConfig, bucket: string): Promise<void> {
   const backend = new S3Backend(config);
   try {
-    if (!(await backend.hasPool(bucket))) return;
-    const store = backend.openPool(bucket);
-    const keys: string[] = [];
-    for await (const key of store.list("")) keys.push(key);
-    await store.deleteMany(keys);
-    await backend.deletePool(bucket);
+    if (await backend.hasPool(bucket)) await deleteBucketThrough(backend, bucket);
   } finally {
     await backend.close();
   }
+}
+
+/** Delete a bucket with every object in it through an open backend (one whose config may differ from the endpoint under test). */
+export async function deleteBucketThrough(backend: S3Backend, bucket: string): Promise<void> {
+  const store = backend.openPool(bucket);
+  const keys: string[] = [];
+  for await (const key of store.list("")) keys.push(key);
+  await store.deleteMany(keys);
+  await backend.deletePool(bucket);
 }
 
 export type TransportOperation = Exclude<keyof S3Transport, "name" | "classify" | "close">;

@@ -14,19 +14,12 @@ import type { Store } from "../../src/store/store.js";
 import { s3TestConfig, uniquePoolName } from "../helpers/clusters.js";
 import { expectError, failureOf } from "../helpers/expect-error.js";
 import { firstRequests, ignoringConditions, startFaultProxy, type FaultProxy, type ProxiedRequest } from "../helpers/fault-proxy.js";
+import { deleteBucketThrough } from "../helpers/s3-fixtures.js";
 
 const s3 = s3TestConfig();
 const TRANSPORTS = ["aws", "minio"] as const;
 const bytes = (...values: number[]) => Uint8Array.from(values);
 const isProbe = (request: ProxiedRequest) => request.url.includes(".dosna/probe/") || request.url.includes(".dosna%2Fprobe%2F");
-
-async function emptyBucket(backend: S3Backend, bucket: string): Promise<void> {
-  const store = backend.openPool(bucket);
-  const keys: string[] = [];
-  for await (const key of store.list("")) keys.push(key);
-  await store.deleteMany(keys);
-  await backend.deletePool(bucket);
-}
 
 for (const transport of TRANSPORTS) {
   describe.skipIf(!s3)(`conditional requests through a proxy in front of RGW (${transport})`, () => {
@@ -45,7 +38,7 @@ for (const transport of TRANSPORTS) {
       await admin.createPool(bucket);
     });
     afterAll(async () => {
-      if (admin) await emptyBucket(admin, bucket);
+      if (admin) await deleteBucketThrough(admin, bucket);
       await admin?.close();
       await proxy?.close();
     });

@@ -27,6 +27,7 @@ import { firstRequests, startFaultProxy, type Fault, type FaultProxy } from "../
 import { clientErrors, flakyTransport, type ClientErrors, type FlakyTransport } from "../helpers/flaky-transport.js";
 import { fenceClients, gatewayPid, gatewayWatchers, restartGateway } from "../helpers/rgw-gateway.js";
 import { closedPortUrl, startSilentServer, type SilentServer } from "../helpers/silent-server.js";
+import { deleteBucketThrough } from "../helpers/s3-fixtures.js";
 
 const s3 = s3TestConfig();
 const rgwDir = process.env.DOSNA_TEST_RGW_DIR;
@@ -42,14 +43,6 @@ function randomBytes(length: number, seed: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
-}
-
-async function emptyBucket(backend: S3Backend, bucket: string): Promise<void> {
-  const store = backend.openPool(bucket);
-  const keys: string[] = [];
-  for await (const key of store.list("")) keys.push(key);
-  await store.deleteMany(keys);
-  await backend.deletePool(bucket);
 }
 
 /** Byte equality without vitest's element-by-element deep equality (seconds for a MiB). */
@@ -108,7 +101,7 @@ for (const transportName of TRANSPORTS) {
     });
     afterAll(async () => {
       flaky?.transport.close();
-      if (backend) await emptyBucket(backend, bucket);
+      if (backend) await deleteBucketThrough(backend, bucket);
       await backend?.close();
     });
 
@@ -255,7 +248,7 @@ for (const transportName of TRANSPORTS) {
     }
     afterAll(async () => {
       proxy?.setPlan(() => undefined);
-      if (backend) await emptyBucket(backend, bucket);
+      if (backend) await deleteBucketThrough(backend, bucket);
       await backend?.close();
       await proxy?.close();
     });
@@ -486,7 +479,7 @@ for (const transportName of TRANSPORTS) {
         expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
         expect(await store.get("restart/new")).toEqual(bytes);
       } finally {
-        await emptyBucket(backend, bucket);
+        await deleteBucketThrough(backend, bucket);
         await backend.close();
         await proxy.close();
       }
