@@ -79,7 +79,7 @@ export interface ChunkIO {
 }
 
 /** Keys per batched delete (S3's DeleteObjects takes at most 1000). */
-const DELETE_BATCH = 1000;
+export const DELETE_BATCH = 1000;
 
 /** Reused write buffers kept per array (at most this many chunks of memory). */
 const MAX_SPARE_CHUNKS = 16;

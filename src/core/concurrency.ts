@@ -3,6 +3,7 @@
  */
 import pLimit from "p-limit";
 import { AbortedError } from "../errors.js";
+import { KeyedMutex } from "../store/keyed-mutex.js";
 
 export interface ParallelOptions {
   njobs: number;
@@ -46,37 +47,7 @@ export async function forEachLimited<T>(
   if (rejected) throw rejected.reason;
 }
 
-/**
- * Serialises read-modify-write of one chunk within a process: two `set` calls touching the same
- * chunk never interleave their read and their write. Keyed by store object and key.
- */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  /** Wait for the lock of `key`; the returned function releases it. */
-  async acquire(key: string): Promise<() => void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
-    return () => {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
-  }
-
-  async run<R>(key: string, critical: () => Promise<R>): Promise<R> {
-    const release = await this.acquire(key);
-    try {
-      return await critical();
-    } finally {
-      release();
-    }
-  }
-}
-
+/** Serialises read-modify-write of one chunk within a process: two `set` calls touching the same chunk never interleave. */
 const chunkMutex = new KeyedMutex();
 
 /**

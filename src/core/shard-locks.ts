@@ -56,3 +56,11 @@ const shardLocks = new KeyedReadWriteLock();
 export function withShardLock<R>(storeDescription: string, key: string, mode: "read" | "write", critical: () => Promise<R>): Promise<R> {
   return shardLocks.run(`${storeDescription}\u0000${key}`, mode === "write", critical);
 }
+
+/** Run `critical` holding the write locks of several shards (taken in sorted order, so two such callers never deadlock). */
+export function withShardWriteLocks<R>(storeDescription: string, keys: readonly string[], critical: () => Promise<R>): Promise<R> {
+  const sorted = [...new Set(keys)].sort();
+  const holdFrom = (i: number): Promise<R> =>
+    i === sorted.length ? critical() : withShardLock(storeDescription, sorted[i], "write", () => holdFrom(i + 1));
+  return holdFrom(0);
+}

@@ -36,9 +36,9 @@ import {
 } from "../format/sharding.js";
 import type { ByteRange } from "../store/store.js";
 import { removeIfUnchanged, retryOnConflict } from "./optimistic.js";
-import { ChunkFill, type ChunkIO, type ChunkIOContext, type ChunkRef, type ChunkRunOptions, type ChunkWrite, runChunkTasks } from "./chunk-io.js";
+import { ChunkFill, DELETE_BATCH, type ChunkIO, type ChunkIOContext, type ChunkRef, type ChunkRunOptions, type ChunkWrite, runChunkTasks } from "./chunk-io.js";
 import { throwIfAborted } from "./concurrency.js";
-import { withShardLock } from "./shard-locks.js";
+import { withShardLock, withShardWriteLocks } from "./shard-locks.js";
 
 /** Ranges of one shard closer than this are fetched with one request (the bytes between are read and dropped). */
 export const MAX_COALESCE_GAP = 64 * 1024;
@@ -196,7 +196,10 @@ export class ShardedChunkIO implements ChunkIO {
 
   async deleteObjects(keys: readonly string[], options: ChunkRunOptions): Promise<void> {
     const store = this.context.store;
-    await runChunkTasks(keys, options, (key) => withShardLock(store.description, key, "write", () => store.delete(key, { signal: options.signal })));
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      await withShardWriteLocks(store.description, batch, () => store.deleteMany(batch, { signal: options.signal }));
+    }
   }
 
   async storedChunksOf(objectGridIndices: readonly number[][], options: ChunkRunOptions): Promise<number[][]> {

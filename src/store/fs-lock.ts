@@ -29,6 +29,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { throwIfAborted } from "./abort.js";
 import { errorCode, isMissing } from "./fs-errors.js";
 import { newTempName, reapNameOf } from "./fs-names.js";
+import { KeyedMutex } from "./keyed-mutex.js";
 import { type FileOwner, hostId, isDeadOwner, isHostId, isPid } from "./fs-owner.js";
 
 export const DEFAULT_LOCK_STALE_MS = 10_000;
@@ -62,25 +63,6 @@ export interface ClaimFile {
 interface LockSighting {
   id: string;
   stale: boolean;
-}
-
-/** Serialises async critical sections per key within this process. */
-class KeyedMutex {
-  readonly #tails = new Map<string, Promise<void>>();
-
-  async run<R>(key: string, critical: () => Promise<R>): Promise<R> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const tail = previous.then(() => new Promise<void>((resolve) => (release = resolve)));
-    this.#tails.set(key, tail);
-    try {
-      await previous;
-      return await critical();
-    } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
-  }
 }
 
 // Module-wide, so that every FileSystemStore of this process on the same directory shares it.

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { s3TestConfig } from "../helpers/clusters.js";
 import { runWorkers, startWorker } from "../helpers/node-processes.js";
-import { dropPool, uniqueBucketName, workerEnvironment } from "../helpers/s3-fixtures.js";
+import { dropPool, environmentWithoutDosna, uniqueBucketName, workerEnvironment } from "../helpers/s3-fixtures.js";
 import { rowValue } from "./values.js";
 
 const WORKER = fileURLToPath(new URL("./writer.ts", import.meta.url));
@@ -24,18 +24,12 @@ interface Target {
   cleanup: () => Promise<void>;
 }
 
-function withoutDosnaVariables(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("DOSNA_")) env[key] = value;
-  return env;
-}
-
 async function fsTarget(): Promise<Target> {
   const root = await mkdtemp(join(tmpdir(), "dosna-processes-"));
   return {
     name: "fs",
     cluster: () => new dn.Cluster({ backend: "fs", root }),
-    env: (extra) => ({ ...withoutDosnaVariables(), DOSNA_BACKEND: "fs", DOSNA_ROOT: root, ...extra }),
+    env: (extra) => ({ ...environmentWithoutDosna(), DOSNA_BACKEND: "fs", DOSNA_ROOT: root, ...extra }),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }

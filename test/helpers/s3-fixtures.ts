@@ -103,13 +103,18 @@ export function countingTransport(config: S3ConnectionConfig): CountingTransport
  * Environment for a worker process: the parent's, minus every DOSNA_* setting, plus the endpoint
  * under test as the DOSNA_* variables users set (so the worker exercises Cluster.fromEnv).
  */
+/** This process's environment without its DOSNA_* variables: what a worker process starts from. */
+export function environmentWithoutDosna(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("DOSNA_")) env[key] = value;
+  return env;
+}
+
 export function workerEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const s3 = s3TestConfig();
   if (!s3) throw new Error("DOSNA_TEST_S3_ENDPOINT is not set");
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("DOSNA_")) env[key] = value;
   return {
-    ...env,
+    ...environmentWithoutDosna(),
     DOSNA_ENDPOINT: s3.endpoint,
     DOSNA_ACCESS_KEY_ID: s3.accessKeyId,
     DOSNA_SECRET_ACCESS_KEY: s3.secretAccessKey,
