@@ -107,10 +107,11 @@ export class Connections {
     const store = new FileSystemStore(directory, { createRoot: create });
     const options = { name: directory, readOnly, njobs: () => this.njobs };
     if (create && (await store.get("zarr.json")) === undefined) {
-      // Another process may be creating this pool right now: its temp file or its fresh zarr.json is fine.
-      const entries = (await readdir(directory).catch(() => [] as string[])).filter((name) => !name.endsWith(".dosna-tmp"));
-      if (entries.includes("zarr.json")) return Pool.open(store, options);
-      if (entries.length > 0) {
+      // Another process may be creating this pool right now: its temp and lock files (which listings
+      // never show) or its fresh zarr.json are fine.
+      const listing = await store.listDir("");
+      if (listing.keys.includes("zarr.json")) return Pool.open(store, options);
+      if (listing.keys.length + listing.prefixes.length > 0) {
         throw new ValidationError(`"${directory}" is a non-empty directory that is not a dosna pool (it has no zarr.json); refusing to create a pool in it`);
       }
       return Pool.initialise(store, options).catch((error: unknown) => {
