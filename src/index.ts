@@ -10,7 +10,10 @@
  */
 export * from "./errors.js";
 export { Cluster, type ClusterConfig } from "./core/cluster.js";
-export { Pool } from "./core/pool.js";
+export { Pool, type OpenNamedPoolOptions } from "./core/pool.js";
+export { autoInit, defaultCluster, resetDefaultCluster, s3ClusterFromSettings, type S3Settings } from "./core/default-cluster.js";
+export { parsePoolUrl, schemeOf, localPathOfFileUrl, type PoolUrl } from "./core/pool-url.js";
+export { FILE_MODES } from "./core/pool-modes.js";
 export { Group, type Node } from "./core/group.js";
 export { Dataset, DataChunk, type ChunkFunction, type OperationOptions } from "./core/dataset.js";
 export { Attributes } from "./core/attributes.js";
@@ -29,7 +32,7 @@ export type {
   SetOptions,
   VersionedBytes,
 } from "./store/store.js";
-export { File, H5Group, H5Dataset, ready, type FileMode, type CreateDatasetArgs } from "./h5/file.js";
+export { File, H5Group, H5Dataset, ready, type FileMode, type FileOptions, type CreateDatasetArgs } from "./h5/file.js";
 export { normaliseSelection, type NormalisedSelection, type AxisSelection } from "./selection/index.js";
 export {
   readNpy,

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { readdir, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AlreadyExistsError, Cluster, FileSystemStore, NotFoundError, Pool, ValidationError } from "../index.js";
+import { AlreadyExistsError, Cluster, FileSystemStore, NotFoundError, Pool, s3ClusterFromSettings, ValidationError } from "../index.js";
 import { describeLocation, type Location } from "./locations.js";
 
 export interface ConnectionSettings {
@@ -125,23 +125,11 @@ export class Connections {
 
   private cluster(backend: "s3" | "memory"): Cluster {
     if (backend === "memory") return (this.memoryCluster ??= new Cluster({ backend: "memory", njobs: this.njobs }));
-    if (!this.s3Cluster) {
-      const env = { ...this.settings.env };
-      if (this.settings.configFile) env.DOSNA_CONFIG = this.settings.configFile;
-      // The URL chose the backend; local-store settings do not apply to it.
-      delete env.DOSNA_BACKEND;
-      delete env.DOSNA_ROOT;
-      try {
-        this.s3Cluster = Cluster.fromEnv(env, { backend: "s3", ...(this.settings.njobs ? { njobs: this.settings.njobs } : {}) });
-      } catch (error) {
-        if (error instanceof ValidationError) {
-          throw new ValidationError(
-            `s3:// URLs need an endpoint and keys (DOSNA_ENDPOINT, DOSNA_ACCESS_KEY_ID, DOSNA_SECRET_ACCESS_KEY, or --config FILE / DOSNA_CONFIG): ${error.message}`,
-          );
-        }
-        throw error;
-      }
-    }
+    this.s3Cluster ??= s3ClusterFromSettings(
+      { env: this.settings.env, configFile: this.settings.configFile, njobs: this.settings.njobs },
+      "an s3:// URL",
+      "or --config FILE",
+    );
     return this.s3Cluster;
   }
 }

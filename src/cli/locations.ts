@@ -14,8 +14,7 @@
  */
 import { stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ValidationError } from "../index.js";
+import { localPathOfFileUrl, schemeOf, ValidationError } from "../index.js";
 
 export type BackendKind = "fs" | "s3" | "memory";
 
@@ -48,19 +47,14 @@ export function parseUrl(text: string): ParsedUrl {
   const split = text.indexOf(SEPARATOR);
   const head = split < 0 ? text : text.slice(0, split);
   const node = split < 0 ? undefined : cleanNodePath(text.slice(split + SEPARATOR.length), text);
-  if (head.startsWith("s3:")) return { backend: "s3", text, location: trimSlashes(head.slice(3)), node };
-  if (head.startsWith("memory:")) return { backend: "memory", text, location: trimSlashes(head.slice(7)), node };
-  if (head.startsWith("file:")) {
-    let path: string;
-    try {
-      path = fileURLToPath(head);
-    } catch (error) {
-      throw new ValidationError(`invalid file URL ${JSON.stringify(text)}: ${(error as Error).message}`);
-    }
-    return { backend: "fs", text, location: resolve(path), node };
+  switch (schemeOf(head)) {
+    case "s3":
+      return { backend: "s3", text, location: trimSlashes(head.slice(5)), node };
+    case "memory":
+      return { backend: "memory", text, location: trimSlashes(head.slice(7)), node };
+    case "file":
+      return { backend: "fs", text, location: resolve(localPathOfFileUrl(head)), node };
   }
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):\/\//.exec(head);
-  if (scheme) throw new ValidationError(`unsupported URL scheme "${scheme[1]}:" in ${JSON.stringify(text)}: expected s3://, memory:, file:// or a local path`);
   return { backend: "fs", text, location: resolve(head === "" ? "." : head), node };
 }
 

@@ -7,10 +7,11 @@ import { z } from "zod";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
 import { FileSystemBackend } from "../store/filesystem.js";
 import { MemoryBackend } from "../store/memory.js";
-import { S3Backend, s3ConnectionSchema } from "../store/s3/index.js";
+import { S3Backend, parsePoolLocation, s3ConnectionSchema } from "../store/s3/index.js";
 import { configFromEnvironment, readConfigFile } from "./config-sources.js";
 import type { Backend } from "../store/store.js";
 import { type OpenPoolOptions, Pool } from "./pool.js";
+import { type FileMode, openPoolInMode, type PoolSite, validateFileMode } from "./pool-modes.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
 const DEFAULT_NJOBS = 8;
@@ -116,6 +117,21 @@ export class Cluster {
     return this.track(pool, options.njobs);
   }
 
+  /**
+   * Open pool `name` in one of h5py's file modes (r, r+, w, w-/x, a; see pool-modes.ts): the same
+   * rules on a directory, a bucket, a bucket prefix and a memory pool.
+   */
+  async openPool(name: string, mode: FileMode = "r", options: { njobs?: number } = {}): Promise<Pool> {
+    validateFileMode(mode);
+    const pool = await openPoolInMode(this.site(name), mode, this.poolOptions(name));
+    return this.track(pool, options.njobs);
+  }
+
+  /** Check that `name` can name a pool here (bucket rules on S3, path segments elsewhere), without I/O. */
+  checkPoolName(name: string): void {
+    this.backend().openPool(name);
+  }
+
   /** Alias of getPool, as in DosNa. */
   pool(name: string, options?: { readOnly?: boolean; njobs?: number }): Promise<Pool> {
     return this.getPool(name, options);
@@ -133,6 +149,11 @@ export class Cluster {
     }
     await store.deleteMany(keys);
     await backend.deletePool(name);
+  }
+
+  /** `await using cluster = await new Cluster(config).connect()`: disconnects at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.disconnect();
   }
 
   toString(): string {
@@ -156,6 +177,23 @@ export class Cluster {
       default:
         return "memory";
     }
+  }
+
+  private site(name: string): PoolSite {
+    const backend = this.backend();
+    // A prefix pool's container is its bucket; elsewhere the pool's own directory or map entry.
+    const container = this.#config.backend === "s3" ? parsePoolLocation(name).bucket : name;
+    return {
+      description: `pool "${name}" in ${backend.description}`,
+      store: backend.openPool(name),
+      containerExists: () => backend.hasPool(container),
+      createContainer: async () => {
+        if (await backend.hasPool(container)) return;
+        await backend.createPool(name).catch((error: unknown) => {
+          if (!(error instanceof AlreadyExistsError)) throw error; // created meanwhile
+        });
+      },
+    };
   }
 
   private poolOptions(name: string): OpenPoolOptions {

@@ -7,6 +7,7 @@ import type { Store } from "../store/store.js";
 import type { PoolContext } from "./context.js";
 import { Group } from "./group.js";
 import { type ConflictPolicy, DEFAULT_CONFLICT_POLICY } from "./optimistic.js";
+import { type PoolTargetOptions, resolvePoolTarget } from "./pool-target.js";
 
 export interface OpenPoolOptions {
   name: string;
@@ -16,9 +17,39 @@ export interface OpenPoolOptions {
   conflictRetries?: number;
 }
 
+/** `Pool.open(name)`: a pool on the default cluster (see dn.autoInit), or a pool URL. */
+export interface OpenNamedPoolOptions extends PoolTargetOptions {
+  /** Create the pool if it does not exist (h5py's mode "a"). */
+  create?: boolean;
+  readOnly?: boolean;
+}
+
 export class Pool extends Group {
-  /** Open the pool stored in `store`: one GET of its root zarr.json, which must be a Zarr v3 group. */
-  static async open(store: Store, options: OpenPoolOptions): Promise<Pool> {
+  readonly #releases: Array<() => Promise<void>> = [];
+
+  /**
+   * Open a pool: `Pool.open("tutorial")` on the default cluster (dn.autoInit), `Pool.open(url)` for
+   * s3://, memory: and file:// URLs, or `Pool.open(store, options)` on a store. Opening is one GET
+   * of the root zarr.json, which must be a Zarr v3 group.
+   */
+  static async open(name: string, options?: OpenNamedPoolOptions): Promise<Pool>;
+  static async open(store: Store, options: OpenPoolOptions): Promise<Pool>;
+  static async open(target: Store | string, options?: OpenPoolOptions | OpenNamedPoolOptions): Promise<Pool> {
+    if (typeof target === "string") return Pool.openNamed(target, (options ?? {}) as OpenNamedPoolOptions);
+    return Pool.openStore(target, options as OpenPoolOptions);
+  }
+
+  private static async openNamed(name: string, options: OpenNamedPoolOptions): Promise<Pool> {
+    const target = resolvePoolTarget(name, options, "pool");
+    const pool = await target.open(options.create ? "a" : options.readOnly ? "r" : "r+").catch(async (error: unknown) => {
+      await target.release();
+      throw error;
+    });
+    pool.#releases.push(() => target.release());
+    return pool;
+  }
+
+  private static async openStore(store: Store, options: OpenPoolOptions): Promise<Pool> {
     const conflicts: ConflictPolicy = { ...DEFAULT_CONFLICT_POLICY, maxAttempts: options.conflictRetries ?? DEFAULT_CONFLICT_POLICY.maxAttempts };
     const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts };
     const key = metadataKey("");
@@ -41,7 +72,7 @@ export class Pool extends Group {
       if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`pool "${options.name}" (${store.description}) already exists`, { cause: error });
       throw error;
     }
-    return Pool.open(store, options);
+    return Pool.openStore(store, options);
   }
 
   get store(): Store {
@@ -52,7 +83,13 @@ export class Pool extends Group {
     return `pool "${this.context.poolName}"`;
   }
 
+  /** Nothing is buffered (every write is stored when its promise resolves); releases a connection opened for this pool alone. */
   async close(): Promise<void> {
-    // Nothing is buffered: every write is stored when its promise resolves.
+    for (const release of this.#releases.splice(0)) await release();
+  }
+
+  /** `await using pool = await Pool.open("tutorial")`: closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

@@ -3,21 +3,18 @@
  * for h5wasm runs unchanged when every call is awaited. Only renaming and argument reshaping
  * belongs here; anything with logic lives in core/.
  */
-import { stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
 import { convertArray, type DataType, type Scalar, type TypedArray } from "../format/index.js";
 import type { CreateDatasetOptions } from "../core/create-options.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import { Pool } from "../core/pool.js";
-import { FileSystemStore } from "../store/filesystem.js";
-import type { Store } from "../store/store.js";
+import { type FileMode, validateFileMode } from "../core/pool-modes.js";
+import { type PoolTarget, type PoolTargetOptions, resolvePoolTarget } from "../core/pool-target.js";
 import { h5DtypeOf, parseH5Dtype } from "./dtypes.js";
 import { toSelection, type H5Slice } from "./ranges.js";
 
-export type FileMode = "r" | "r+" | "w" | "w-" | "x" | "a";
-const MODES: readonly FileMode[] = ["r", "r+", "w", "w-", "x", "a"];
+export type { FileMode };
 
 /** h5wasm resolves this before use; dosna needs no initialisation. */
 export const ready: Promise<void> = Promise.resolve();
@@ -166,6 +163,9 @@ export class H5Dataset extends H5Node<Dataset> {
   get shape(): number[] {
     return this.dataset.shape;
   }
+  get ndim(): number {
+    return this.dataset.ndim;
+  }
   /** The dtype in h5wasm's spelling ("<f" for float32, "<d" for float64, "<i" for int32, ...). */
   get dtype(): string {
     return h5DtypeOf(this.dataset.dtype);
@@ -196,68 +196,55 @@ export class H5Dataset extends H5Node<Dataset> {
 }
 
 /**
- * `new File(pathOrUrl, mode)`: a local directory (plain path or file:// URL) holding one
- * Zarr v3 hierarchy. Modes follow h5py: r (read only, must exist), r+ (read/write, must exist),
- * w (create, truncate), w-/x (create, fail if exists), a (read/write, create if missing).
+ * `new File(nameOrUrl, mode, options)`: one pool opened in one of h5py's modes, r (read only, must
+ * exist), r+ (read/write, must exist), w (create, truncate), w-/x (create, fail if exists), a
+ * (read/write, create if missing); the same rules on every store. `nameOrUrl`: a local path or
+ * file:// URL, s3://BUCKET/PREFIX, memory:NAME, or (after dn.autoInit, or with `{ cluster }`) a
+ * pool name on that cluster: "/tmp/data.h5" is pool "tmp/data.h5".
  */
 export class File extends H5Group {
   readonly filename: string;
   readonly mode: FileMode;
+  readonly #target: PoolTarget;
 
-  constructor(pathOrUrl: string, mode: FileMode = "r", options: { njobs?: number } = {}) {
-    if (!MODES.includes(mode)) throw new ValidationError(`invalid file mode "${mode}": expected one of ${MODES.join(", ")}`);
-    const filename = pathOrUrl.startsWith("file://") ? fileURLToPath(pathOrUrl) : pathOrUrl;
-    super(openPool(new FileSystemStore(filename), filename, mode, options.njobs ?? 8));
-    this.filename = filename;
+  constructor(nameOrUrl: string, mode: FileMode = "r", options: FileOptions = {}) {
+    validateFileMode(mode);
+    const target = resolvePoolTarget(nameOrUrl, options, "File");
+    super(target.open(mode));
+    this.#target = target;
+    this.filename = target.filename;
     this.mode = mode;
+  }
+
+  /** The File once its pool is open: errors (missing, exists, foreign) reject here rather than at first use. */
+  static async open(nameOrUrl: string, mode: FileMode = "r", options: FileOptions = {}): Promise<File> {
+    const file = new File(nameOrUrl, mode, options);
+    await file.group.catch(async (error: unknown) => {
+      await file.#target.release();
+      throw error;
+    });
+    return file;
   }
 
   async flush(): Promise<void> {
     // Every write is stored when its promise resolves.
   }
 
+  /** Close the pool and any connection opened for this File alone; harmless if opening failed. */
   async close(): Promise<void> {
-    await (await this.group as Pool).close();
+    const pool = (await this.group.catch(() => undefined)) as Pool | undefined;
+    await pool?.close();
+    await this.#target.release();
+  }
+
+  /** `await using f = new File(...)`: closes it at the end of the block (h5py's `with`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 
-async function openPool(store: Store, name: string, mode: FileMode, njobs: number): Promise<Pool> {
-  const options = { name, readOnly: mode === "r", njobs: () => njobs };
-  if ((await stat(name).catch(() => undefined))?.isFile()) {
-    throw new ValidationError(`"${name}" is a file, not a dosna/Zarr directory (dosna keeps a File as a directory of chunk objects)`);
-  }
-  const exists = (await store.get("zarr.json")) !== undefined;
-  switch (mode) {
-    case "r":
-    case "r+":
-      if (!exists && (await isEmpty(store))) throw new NotFoundError(`file "${name}" does not exist (mode "${mode}" needs an existing dosna/Zarr directory)`);
-      return Pool.open(store, options);
-    case "w-":
-    case "x":
-      if (exists || !(await isEmpty(store))) throw new AlreadyExistsError(`file "${name}" already exists (mode "${mode}")`);
-      return Pool.initialise(store, options);
-    case "a":
-      if (exists) return Pool.open(store, options);
-      if (!(await isEmpty(store))) throw new ValidationError(`"${name}" is a non-empty directory that is not a dosna/Zarr pool; refusing to use it`);
-      return Pool.initialise(store, options);
-    case "w": {
-      if (exists) {
-        await Pool.open(store, options);
-        const keys: string[] = [];
-        for await (const key of store.list("")) keys.push(key);
-        await store.deleteMany(keys);
-      } else if (!(await isEmpty(store))) {
-        throw new ValidationError(`"${name}" is a non-empty directory that is not a dosna/Zarr pool; refusing to truncate it`);
-      }
-      return Pool.initialise(store, options);
-    }
-  }
-}
-
-async function isEmpty(store: Store): Promise<boolean> {
-  for await (const _ of store.list("")) return false;
-  return true;
-}
+/** Where a File's pool is: `{ cluster }` for plain names, `{ s3 }` / `configFile` / `env` for s3:// URLs. */
+export type FileOptions = PoolTargetOptions;
 
 function isFlatList(data: unknown): data is number[] {
   return Array.isArray(data) && data.every((v) => typeof v === "number");

@@ -550,7 +550,12 @@ export class FileSystemStore implements Store {
   }
 }
 
-/** Pools as the sub-directories of one root directory. */
+/**
+ * Pools as directories under one root directory: pool "a" is <root>/a, and a pool with a nested
+ * name, "a/b/c", is <root>/a/b/c (like a pool under an S3 key prefix). The directories above a
+ * nested pool are left in place when it is deleted. Whatever directory stands at a pool's path
+ * counts as that pool: once "a/b/c" exists, so (for hasPool and createPool) do "a" and "a/b".
+ */
 export class FileSystemBackend implements Backend {
   readonly root: string;
   readonly description: string;
@@ -563,6 +568,10 @@ export class FileSystemBackend implements Backend {
     this.#storeOptions = { durable: options.durable, lockStaleMs: options.lockStaleMs };
   }
 
+  /**
+   * The top-level directories of the root (not starting with "."), sorted. Pools with nested names
+   * are not searched for: they are reached by name, as pools under S3 key prefixes are.
+   */
   async listPools(options: RequestOptions = {}): Promise<string[]> {
     const operation = `listPools of ${this.description}`;
     throwIfAborted(options.signal, operation);
@@ -595,8 +604,14 @@ export class FileSystemBackend implements Backend {
     const poolPath = this.#poolPath(name);
     const operation = `createPool ${JSON.stringify(name)} in ${this.description}`;
     throwIfAborted(options.signal, operation);
+    const parent = path.dirname(poolPath);
+    let firstCreated: string | undefined;
     try {
-      await fs.mkdir(this.root, { recursive: true });
+      firstCreated = await fs.mkdir(parent, { recursive: true });
+    } catch (error) {
+      throw storageError(operation, parent, error);
+    }
+    try {
       await fs.mkdir(poolPath);
     } catch (error) {
       if (errorCode(error) === "EEXIST") {
@@ -606,7 +621,23 @@ export class FileSystemBackend implements Backend {
       }
       throw storageError(operation, poolPath, error);
     }
-    if (this.#storeOptions.durable !== false) await syncDirectory(this.root, operation);
+    if (this.#storeOptions.durable !== false) await this.#syncNewEntries(parent, firstCreated, operation);
+  }
+
+  /**
+   * Fsyncs `directory` (where the pool directory was made) and, for each of its ancestors below the
+   * root that this createPool made (from `firstCreated`, what mkdir -p reported, down), the
+   * directory holding it, so that the whole path to a new nested pool is durable.
+   */
+  async #syncNewEntries(directory: string, firstCreated: string | undefined, operation: string): Promise<void> {
+    await syncDirectory(directory, operation);
+    if (firstCreated === undefined) return;
+    const made = firstCreated + path.sep;
+    let current = directory;
+    while (current !== this.root && (current + path.sep).startsWith(made)) {
+      current = path.dirname(current);
+      await syncDirectory(current, operation);
+    }
   }
 
   async deletePool(name: string, options: RequestOptions = {}): Promise<void> {
@@ -616,8 +647,11 @@ export class FileSystemBackend implements Backend {
     if (!(await this.hasPool(name))) {
       throw new NotFoundError(`pool ${JSON.stringify(name)} does not exist in ${this.description}`);
     }
-    // Rename first so the pool disappears at once rather than file by file; listPools ignores dot-names.
-    const doomedPath = path.join(this.root, `.deleting-${name}-${randomBytes(6).toString("hex")}`);
+    // Rename first so the pool disappears at once rather than file by file; listPools ignores
+    // dot-names. The doomed name is a sibling in the pool's own parent directory (so the rename
+    // stays within one directory), and the parents of a nested pool are left as they are.
+    const parent = path.dirname(poolPath);
+    const doomedPath = path.join(parent, `.deleting-${path.basename(poolPath)}-${randomBytes(6).toString("hex")}`);
     try {
       await fs.rename(poolPath, doomedPath);
     } catch (error) {
@@ -628,7 +662,7 @@ export class FileSystemBackend implements Backend {
       }
       throw storageError(operation, poolPath, error);
     }
-    if (this.#storeOptions.durable !== false) await syncDirectory(this.root, operation);
+    if (this.#storeOptions.durable !== false) await syncDirectory(parent, operation);
     try {
       await fs.rm(doomedPath, { recursive: true, force: true });
     } catch (error) {
@@ -642,6 +676,6 @@ export class FileSystemBackend implements Backend {
 
   #poolPath(name: string): string {
     validatePoolName(name);
-    return path.join(this.root, name);
+    return path.join(this.root, ...name.split("/"));
   }
 }

@@ -69,18 +69,31 @@ export function validateDirectoryPrefix(prefix: string): void {
   validateListPrefix(prefix);
 }
 
+function poolNameProblem(name: string): string | undefined {
+  if (typeof name !== "string") return `it is a ${typeof name}, not a string`;
+  if (name === "") return "it is empty";
+  if (name.includes("\0")) return "it contains a NUL character";
+  if (name.includes("\\")) return 'it contains a backslash (the separator is "/")';
+  if (name.startsWith("/")) return 'it starts with "/" (pool names are relative, like "tmp/data.h5")';
+  if (name.endsWith("/")) return 'it ends with "/"';
+  for (const segment of name.split("/")) {
+    const segmentIssue = segmentProblem(segment);
+    if (segmentIssue !== undefined) return segmentIssue;
+    if (segment.startsWith(".")) {
+      return `its segment ${JSON.stringify(segment)} starts with "." (dot-names are reserved for the backends' own bookkeeping)`;
+    }
+  }
+  return undefined;
+}
+
 /**
- * Throws ValidationError unless `name` is a valid pool name: one non-empty path segment that does
- * not start with "." (dot-names are reserved for the backends' own bookkeeping).
+ * Throws ValidationError unless `name` is a valid pool name: one or more "/"-separated segments
+ * ("pool", "tmp/data.h5"), none of them empty, "." or "..", or starting with "." (dot-names are
+ * reserved for the backends' own bookkeeping: temp files, lock files, pools being deleted), and
+ * no backslash or NUL anywhere.
  */
 export function validatePoolName(name: string): void {
-  let problem: string | undefined;
-  if (typeof name !== "string") problem = `it is a ${typeof name}, not a string`;
-  else if (name === "") problem = "it is empty";
-  else if (name.includes("/")) problem = 'it contains "/" (a pool name is a single path segment)';
-  else if (name.includes("\\")) problem = "it contains a backslash";
-  else if (name.includes("\0")) problem = "it contains a NUL character";
-  else if (name.startsWith(".")) problem = 'it starts with "."';
+  const problem = poolNameProblem(name);
   if (problem !== undefined) {
     throw new ValidationError(`invalid pool name ${JSON.stringify(name)}: ${problem}`);
   }

@@ -143,7 +143,10 @@ export class MemoryStore implements Store {
   }
 }
 
-/** Pools held in memory, each a MemoryStore; everything is lost when the process ends. */
+/**
+ * Pools held in memory, each a MemoryStore; everything is lost when the process ends. A nested
+ * name ("a/b/c") is just a name: it shares nothing with pools "a" or "a/b/d", and listPools lists it.
+ */
 export class MemoryBackend implements Backend {
   readonly description = "memory";
   readonly #pools = new Map<string, ObjectMap>();

@@ -113,7 +113,9 @@ describe("storage errors", () => {
   it("s3:// without any endpoint configured: exit 1 saying what to set", async () => {
     const result = await dosna(["ls", "s3://bucket"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^dosna: s3:\/\/ URLs need an endpoint and keys \(DOSNA_ENDPOINT, DOSNA_ACCESS_KEY_ID, DOSNA_SECRET_ACCESS_KEY, or --config FILE \/ DOSNA_CONFIG\): .*\n$/);
+    expect(result.stderr).toMatch(
+      /^dosna: an s3:\/\/ URL needs an S3 endpoint and keys, and the environment \(no DOSNA_CONFIG file is set\) has no endpoint, accessKeyId, secretAccessKey: set DOSNA_ENDPOINT, DOSNA_ACCESS_KEY_ID, DOSNA_SECRET_ACCESS_KEY, or DOSNA_CONFIG=FILE .*, or --config FILE\n$/,
+    );
   });
 });
 

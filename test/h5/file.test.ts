@@ -194,6 +194,7 @@ describe("datasets, groups and attributes through File", () => {
   it("create_dataset with data, shape, dtype, chunks and fillvalue", async () => {
     const ds = await f.create_dataset({ name: "full", data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [3, 2], dtype: "<f4", chunks: [2, 2] });
     expect(ds.shape).toEqual([3, 2]);
+    expect(ds.ndim).toBe(2);
     expect(ds.dtype).toBe("<f");
     expect(ds.path).toBe("/full");
     expect(ds.dataset.chunks).toEqual([2, 2]);
@@ -222,6 +223,7 @@ describe("datasets, groups and attributes through File", () => {
     expect([floats.shape, floats.dtype]).toEqual([[2], "<d"]);
     const scalar = await f.create_dataset({ name: "scalar", data: 42 });
     expect(scalar.shape).toEqual([]);
+    expect(scalar.ndim).toBe(0);
     expect(scalar.dtype).toBe("<i");
     expect(await scalar.value).toBe(42);
     expect(await scalar.slice([])).toBe(42);

@@ -716,12 +716,130 @@ export function runBackendConformance(name: string, makeBackend: BackendFactory)
       expectSameBytes(await backend.openPool(first).get("only/first"), bytesOf(3));
     });
 
-    it.each(["", "a/b", ".hidden", "a\\b"])("rejects pool name %j", async (poolName) => {
+    // Names every backend refuses, S3 included (its first segment is the bucket name).
+    it.each(["", "/a", "a//b", ".hidden", "a\\b"])("rejects pool name %j", async (poolName) => {
       const shown = JSON.stringify(poolName);
       await expectRejection(backend.createPool(poolName), ValidationError, shown);
       await expectRejection(backend.hasPool(poolName), ValidationError, shown);
       await expectRejection(backend.deletePool(poolName), ValidationError, shown);
       expect(() => backend.openPool(poolName)).toThrow(ValidationError);
+    });
+  });
+}
+
+/**
+ * Pool names that are malformed on every backend: empty, empty segments (leading, trailing or
+ * doubled "/"), "." and ".." segments, segments starting with "." (the backends' own dot-names),
+ * backslashes and NULs.
+ */
+export const INVALID_POOL_NAMES = [
+  "",
+  "/",
+  "/a",
+  "a/",
+  "a/b/",
+  "a//b",
+  ".",
+  "..",
+  "../x",
+  "a/..",
+  "a/./b",
+  "a/../b",
+  ".hidden",
+  "a/.hidden",
+  "a/b/.deleting-c-0123456789ab",
+  "a\\b",
+  "a/b\\c",
+  "a\0b",
+];
+
+/**
+ * Pools with nested names ("a/b/c"), for the backends whose nested pools are plain pools:
+ * created, listed by name, deleted and validated like top-level ones. (S3Backend's "bucket/prefix"
+ * pools follow S3's own rules, tested with it: such a pool exists once its root zarr.json does.)
+ */
+export function runNestedPoolConformance(name: string, makeBackend: BackendFactory): void {
+  describe(`Nested pool names: ${name}`, () => {
+    let backend: Backend;
+    let cleanup: () => Promise<void>;
+
+    async function emptyAndDelete(poolName: string): Promise<void> {
+      const store = backend.openPool(poolName);
+      await store.deleteMany(await collect(store.list("")));
+      await backend.deletePool(poolName);
+    }
+
+    beforeEach(async () => {
+      ({ backend, cleanup } = await makeBackend());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it("creates a nested pool that then exists and round-trips data through its store", async () => {
+      expect(await backend.hasPool("a/b/c")).toBe(false);
+      await backend.createPool("a/b/c");
+      expect(await backend.hasPool("a/b/c")).toBe(true);
+      expect(await backend.hasPool("a/b/x")).toBe(false);
+      expect(await backend.hasPool("a/b/c/d")).toBe(false);
+      const store = backend.openPool("a/b/c");
+      await store.set("group/zarr.json", bytesOf(1, 2, 3));
+      expectSameBytes(await store.get("group/zarr.json"), bytesOf(1, 2, 3));
+      expectSameBytes(await backend.openPool("a/b/c").get("group/zarr.json"), bytesOf(1, 2, 3));
+      expect(await collect(store.list(""))).toEqual(["group/zarr.json"]);
+    });
+
+    it("creates the pool a path like a file name maps to", async () => {
+      await backend.createPool("tmp/data.h5");
+      await backend.openPool("tmp/data.h5").set("zarr.json", bytesOf(9));
+      expect(await backend.hasPool("tmp/data.h5")).toBe(true);
+      expectSameBytes(await backend.openPool("tmp/data.h5").get("zarr.json"), bytesOf(9));
+    });
+
+    it("refuses to create a nested pool twice, naming it", async () => {
+      await backend.createPool("a/b/c");
+      await expectRejection(backend.createPool("a/b/c"), AlreadyExistsError, '"a/b/c"');
+    });
+
+    it("keeps sibling nested pools apart and deletes only the one asked for", async () => {
+      await backend.createPool("a/b/c");
+      await backend.createPool("a/b/d");
+      await backend.openPool("a/b/c").set("k", bytesOf(1));
+      await backend.openPool("a/b/d").set("k", bytesOf(2));
+      await backend.openPool("a/b/d").set("only/d", bytesOf(3));
+      expect(sorted(await collect(backend.openPool("a/b/c").list("")))).toEqual(["k"]);
+
+      await emptyAndDelete("a/b/c");
+      expect(await backend.hasPool("a/b/c")).toBe(false);
+      expect(await backend.hasPool("a/b/d")).toBe(true);
+      expect(await backend.openPool("a/b/c").get("k")).toBeUndefined();
+      expectSameBytes(await backend.openPool("a/b/d").get("k"), bytesOf(2));
+      expectSameBytes(await backend.openPool("a/b/d").get("only/d"), bytesOf(3));
+      expect(sorted(await collect(backend.openPool("a/b/d").list("")))).toEqual(["k", "only/d"]);
+    });
+
+    it("recreates a deleted nested pool empty", async () => {
+      await backend.createPool("a/b/c");
+      await backend.openPool("a/b/c").set("k", bytesOf(1));
+      await emptyAndDelete("a/b/c");
+      await backend.createPool("a/b/c");
+      expect(await backend.openPool("a/b/c").get("k")).toBeUndefined();
+    });
+
+    it("fails with NotFoundError naming a missing nested pool on delete", async () => {
+      await expectRejection(backend.deletePool("a/b/c"), NotFoundError, '"a/b/c"');
+      await backend.createPool("a/b/d");
+      await expectRejection(backend.deletePool("a/b/c"), NotFoundError, '"a/b/c"');
+    });
+
+    it.each(INVALID_POOL_NAMES)("rejects pool name %j with a ValidationError naming it", async (poolName) => {
+      const shown = `invalid pool name ${JSON.stringify(poolName)}: `;
+      await expectRejection(backend.createPool(poolName), ValidationError, shown);
+      await expectRejection(backend.hasPool(poolName), ValidationError, shown);
+      await expectRejection(backend.deletePool(poolName), ValidationError, shown);
+      expect(() => backend.openPool(poolName)).toThrow(ValidationError);
+      expect(() => backend.openPool(poolName)).toThrow(shown);
+      expect(await backend.listPools()).toEqual([]);
     });
   });
 }

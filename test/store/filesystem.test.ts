@@ -2,14 +2,16 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotFoundError, PreconditionFailedError, StorageError, ValidationError } from "../../src/errors.js";
+import { AlreadyExistsError, NotFoundError, PreconditionFailedError, StorageError, ValidationError } from "../../src/errors.js";
 import { FileSystemBackend, FileSystemStore } from "../../src/store/index.js";
 import {
   collect,
   expectRejection,
   expectSameBytes,
+  INVALID_POOL_NAMES,
   randomData,
   runBackendConformance,
+  runNestedPoolConformance,
   runStoreConformance,
 } from "./conformance.js";
 
@@ -42,6 +44,16 @@ runStoreConformance("FileSystemBackend pool", async () => {
 runBackendConformance("FileSystemBackend", async () => {
   const dir = await makeTempDir();
   return { backend: new FileSystemBackend(path.join(dir, "not", "yet", "made")), cleanup: () => removeDir(dir) };
+});
+
+runNestedPoolConformance("FileSystemBackend", async () => {
+  const dir = await makeTempDir();
+  return { backend: new FileSystemBackend(path.join(dir, "not", "yet", "made")), cleanup: () => removeDir(dir) };
+});
+
+runNestedPoolConformance("FileSystemBackend, not durable", async () => {
+  const dir = await makeTempDir();
+  return { backend: new FileSystemBackend(dir, { durable: false }), cleanup: () => removeDir(dir) };
 });
 
 describe("FileSystemStore on disk", () => {
@@ -253,5 +265,54 @@ describe("FileSystemBackend on disk", () => {
     expect(await store.get("k")).toBeUndefined();
     await expectRejection(store.set("a/b", Uint8Array.of(2)), NotFoundError, '"a/b"', path.join(dir, "gone"));
     expect(await backend.hasPool("gone")).toBe(false);
+  });
+
+  it("keeps a nested pool as nested directories and lists only the top-level directory", async () => {
+    await backend.createPool("a/b/c");
+    await backend.openPool("a/b/c").set("g/zarr.json", Uint8Array.of(1));
+    expect(await tree(dir)).toEqual(["a", "a/b", "a/b/c", "a/b/c/g", "a/b/c/g/zarr.json"]);
+    expect(await fs.readFile(path.join(dir, "a", "b", "c", "g", "zarr.json"))).toEqual(Buffer.of(1));
+    expect(await backend.listPools()).toEqual(["a"]);
+    // The directories above a nested pool stand at pool paths too.
+    expect(await backend.hasPool("a/b")).toBe(true);
+    await expectRejection(backend.createPool("a/b"), AlreadyExistsError, '"a/b"');
+  });
+
+  it("deletes a nested pool with everything in it, leaving its parents and its sibling", async () => {
+    await backend.createPool("a/b/c");
+    await backend.createPool("a/b/d");
+    await backend.openPool("a/b/c").set("x/k", Uint8Array.of(1));
+    await backend.openPool("a/b/d").set("k", Uint8Array.of(2));
+    await backend.deletePool("a/b/c");
+    expect(await tree(dir)).toEqual(["a", "a/b", "a/b/d", "a/b/d/k"]);
+    expectSameBytes(await backend.openPool("a/b/d").get("k"), Uint8Array.of(2));
+    await backend.deletePool("a/b/d");
+    expect(await tree(dir)).toEqual(["a", "a/b"]);
+    expect(await backend.hasPool("a/b")).toBe(true);
+  });
+
+  it("makes the missing parents of a nested pool under an existing one", async () => {
+    await backend.createPool("a");
+    await backend.openPool("a").set("k", Uint8Array.of(1));
+    await backend.createPool("a/x/y");
+    expect(await tree(dir)).toEqual(["a", "a/k", "a/x", "a/x/y"]);
+  });
+
+  it("fails with StorageError, not AlreadyExistsError, when a parent of a nested pool is a file", async () => {
+    await backend.createPool("a");
+    await backend.openPool("a").set("f", Uint8Array.of(1));
+    await expectRejection(backend.createPool("a/f/c"), StorageError, '"a/f/c"', path.join(dir, "a", "f"));
+    await expectRejection(backend.createPool("a/f/c/d"), StorageError, '"a/f/c/d"');
+    expect(await tree(dir)).toEqual(["a", "a/f"]);
+  });
+
+  it("creates nothing on disk for a refused pool name, not even the root", async () => {
+    const rooted = new FileSystemBackend(path.join(dir, "root"));
+    for (const poolName of [...INVALID_POOL_NAMES, "../outside", "a/../../outside"]) {
+      await expectRejection(rooted.createPool(poolName), ValidationError, JSON.stringify(poolName));
+      await expectRejection(rooted.deletePool(poolName), ValidationError, JSON.stringify(poolName));
+      expect(() => rooted.openPool(poolName)).toThrow(ValidationError);
+    }
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });

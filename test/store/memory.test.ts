@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NotFoundError } from "../../src/errors.js";
 import { MemoryBackend, MemoryStore } from "../../src/store/index.js";
-import { expectRejection, expectSameBytes, runBackendConformance, runStoreConformance } from "./conformance.js";
+import { expectRejection, expectSameBytes, runBackendConformance, runNestedPoolConformance, runStoreConformance } from "./conformance.js";
 
 runStoreConformance("MemoryStore", async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
 
@@ -12,6 +12,8 @@ runStoreConformance("MemoryBackend pool", async () => {
 });
 
 runBackendConformance("MemoryBackend", async () => ({ backend: new MemoryBackend(), cleanup: async () => {} }));
+
+runNestedPoolConformance("MemoryBackend", async () => ({ backend: new MemoryBackend(), cleanup: async () => {} }));
 
 describe("MemoryBackend pools", () => {
   it("a store opened before its pool is created sees the pool once it exists", async () => {
@@ -48,5 +50,17 @@ describe("MemoryBackend pools", () => {
     const backend = new MemoryBackend();
     for (const name of ["b", "a", "c"]) await backend.createPool(name);
     expect(await backend.listPools()).toEqual(["a", "b", "c"]);
+  });
+
+  it("lists nested pools by their full names, and a nested name shares nothing with its parent name", async () => {
+    const backend = new MemoryBackend();
+    for (const name of ["a/b/d", "a/b/c", "a"]) await backend.createPool(name);
+    expect(await backend.listPools()).toEqual(["a", "a/b/c", "a/b/d"]);
+    expect(await backend.hasPool("a/b")).toBe(false);
+    await backend.openPool("a/b/c").set("k", Uint8Array.of(1));
+    expect(await backend.openPool("a").get("b/c/k")).toBeUndefined();
+    await backend.deletePool("a");
+    expect(await backend.listPools()).toEqual(["a/b/c", "a/b/d"]);
+    expectSameBytes(await backend.openPool("a/b/c").get("k"), Uint8Array.of(1));
   });
 });
