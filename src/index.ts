@@ -51,4 +51,20 @@ export {
   type TransferProgress,
 } from "./npy/index.js";
 export { S3Store, S3Backend, type S3ConnectionInput } from "./store/s3/index.js";
+export {
+  Repository,
+  Session,
+  VersionStore,
+  MergeConflictError,
+  MAIN_BRANCH,
+  type CheckoutOptions,
+  type CommitOptions,
+  type Conflict,
+  type Author,
+  type LogEntry,
+  type RepositoryDiff,
+  type DatasetDiff,
+  type RepositorySummary,
+  type GcResult,
+} from "./versioning/index.js";
 export { CorruptShardError } from "./format/sharding.js";

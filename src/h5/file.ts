@@ -9,6 +9,7 @@ import type { CreateDatasetOptions } from "../core/create-options.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import { Pool } from "../core/pool.js";
+import { Repository } from "../versioning/repository.js";
 import { type FileMode, validateFileMode } from "../core/pool-modes.js";
 import { type PoolTarget, type PoolTargetOptions, resolvePoolTarget } from "../core/pool-target.js";
 import { h5DtypeOf, parseH5Dtype } from "./dtypes.js";
@@ -210,7 +211,7 @@ export class File extends H5Group {
   constructor(nameOrUrl: string, mode: FileMode = "r", options: FileOptions = {}) {
     validateFileMode(mode);
     const target = resolvePoolTarget(nameOrUrl, options, "File");
-    super(target.open(mode));
+    super(openVersion(target.open(versionRequested(options) ? checkVersionMode(mode, nameOrUrl) : mode), options));
     this.#target = target;
     this.filename = target.filename;
     this.mode = mode;
@@ -243,8 +244,32 @@ export class File extends H5Group {
   }
 }
 
-/** Where a File's pool is: `{ cluster }` for plain names, `{ s3 }` / `configFile` / `env` for s3:// URLs. */
-export type FileOptions = PoolTargetOptions;
+/**
+ * Where a File's pool is: `{ cluster }` for plain names, `{ s3 }` / `configFile` / `env` for s3://
+ * URLs; and, for a pool holding a repository, which version to open read-only: `{ branch }`,
+ * `{ tag }`, `{ snapshot }` (with `asOf` for a branch as of a time).
+ */
+export interface FileOptions extends PoolTargetOptions {
+  branch?: string;
+  tag?: string;
+  snapshot?: string;
+  asOf?: Date;
+}
+
+function versionRequested(options: FileOptions): boolean {
+  return options.branch !== undefined || options.tag !== undefined || options.snapshot !== undefined;
+}
+
+function checkVersionMode(mode: FileMode, name: string): FileMode {
+  if (mode !== "r") throw new ValidationError(`File ${JSON.stringify(name)} with a branch, tag or snapshot opens read-only: use mode "r" (write through repo.checkout({ branch, write: true }))`);
+  return mode;
+}
+
+async function openVersion(pool: Promise<Pool>, options: FileOptions): Promise<Group> {
+  if (!versionRequested(options)) return pool;
+  const repo = await Repository.open(await pool);
+  return repo.checkout({ branch: options.branch, tag: options.tag, snapshot: options.snapshot, asOf: options.asOf });
+}
 
 function isFlatList(data: unknown): data is number[] {
   return Array.isArray(data) && data.every((v) => typeof v === "number");
