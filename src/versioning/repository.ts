@@ -41,7 +41,9 @@ import {
   type Snapshot,
   snapshotSchema,
 } from "./objects.js";
+import { type LeaseOptions, WriterLease } from "./lease.js";
 import { ManifestCache, SessionStore } from "./session-store.js";
+import { conditionalSupportOf } from "../core/optimistic.js";
 import { MergeConflictError, Session } from "./session.js";
 
 export const MAIN_BRANCH = "main";
@@ -111,6 +113,7 @@ export class Repository {
   private constructor(
     readonly pool: Pool,
     author: Author | undefined,
+    private readonly leaseOptions: LeaseOptions = {},
   ) {
     this.defaultAuthor = author ?? { name: safeUserName() };
     this.#manifests = new ManifestCache((id, node) => this.fetchManifest(id, node));
@@ -120,26 +123,27 @@ export class Repository {
    * Make `pool` a repository whose first commit holds what the pool holds now (an empty root group
    * for a new pool: an existing plain pool is imported, its chunks copied into the repository).
    */
-  static async init(pool: Pool, options: { author?: Author; message?: string } = {}): Promise<Repository> {
+  static async init(pool: Pool, options: { author?: Author; message?: string; lease?: LeaseOptions } = {}): Promise<Repository> {
     if (pool.context.readOnly) throw new ReadOnlyError(`cannot make ${pool.describe} a repository: it was opened read-only`);
     const author = options.author === undefined ? undefined : parseAuthor(options.author);
-    const repo = new Repository(pool, author);
+    const repo = new Repository(pool, author, options.lease);
     const store = pool.store;
     const marker = { format: "dosna-repository", version: 1, created: new Date().toISOString() };
     try {
-      await store.set(REPO_MARKER_KEY, encodeObject(marker), { ifNoneMatch: "*" });
+      await repo.putIfAbsent(REPO_MARKER_KEY, encodeObject(marker));
     } catch (error) {
       if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`${pool.describe} already holds a repository`, { cause: error });
       throw error;
     }
     const first = await repo.importPlainContents(options.message);
-    await store.set(refKey("branch", MAIN_BRANCH), encodeObject({ snapshot: first.id }), { ifNoneMatch: "*" });
+    await repo.putIfAbsent(refKey("branch", MAIN_BRANCH), encodeObject({ snapshot: first.id }));
     return repo;
   }
 
-  static async open(pool: Pool, options: { author?: Author } = {}): Promise<Repository> {
+  /** `lease`: the writer lease's timing, on stores without conditional writes (see lease.ts). */
+  static async open(pool: Pool, options: { author?: Author; lease?: LeaseOptions } = {}): Promise<Repository> {
     decodeObject(markerSchema, await pool.store.get(REPO_MARKER_KEY).then((b) => b ?? missingRepository(pool)), "repository marker", pool.describe);
-    return new Repository(pool, options.author === undefined ? undefined : parseAuthor(options.author));
+    return new Repository(pool, options.author === undefined ? undefined : parseAuthor(options.author), options.lease);
   }
 
   static async exists(pool: Pool): Promise<boolean> {
@@ -175,8 +179,17 @@ export class Repository {
       if (!found) throw new NotFoundError(`branch "${branch}" has no snapshot made at or before ${options.asOf.toISOString()}`);
       return this.session(found, `${branch}@${options.asOf.toISOString()}`, undefined, undefined);
     }
-    const snapshot = await this.readSnapshot(head.snapshot);
-    return options.write ? this.session(snapshot, branch, branch, head.version) : this.session(snapshot, branch, undefined, undefined);
+    if (!options.write) return this.session(await this.readSnapshot(head.snapshot), branch, undefined, undefined);
+    if (await this.writesConditionally()) return this.session(await this.readSnapshot(head.snapshot), branch, branch, head.version);
+    // One writer at a time: read the branch again once the lease is held.
+    const lease = await this.acquireLease();
+    try {
+      const leased = (await this.readRef("branch", branch)) ?? head;
+      return await this.session(await this.readSnapshot(leased.snapshot), branch, branch, leased.version, lease);
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
   }
 
   /** The snapshot id a branch, tag or snapshot id names (branches first, then tags). */
@@ -202,7 +215,7 @@ export class Repository {
     validateRefName(name, "branch");
     const snapshot = await this.resolve(options.from ?? MAIN_BRANCH);
     try {
-      await this.pool.store.set(refKey("branch", name), encodeObject({ snapshot }), { ifNoneMatch: "*" });
+      await this.putIfAbsent(refKey("branch", name), encodeObject({ snapshot }));
     } catch (error) {
       if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`branch "${name}" already exists`, { cause: error });
       throw error;
@@ -235,7 +248,7 @@ export class Repository {
     validateRefName(name, "tag");
     const snapshot = await this.resolve(ref);
     try {
-      await this.pool.store.set(refKey("tag", name), encodeObject({ snapshot }), { ifNoneMatch: "*" });
+      await this.putIfAbsent(refKey("tag", name), encodeObject({ snapshot }));
     } catch (error) {
       if (error instanceof PreconditionFailedError) throw new AlreadyExistsError(`tag "${name}" already exists (tags never move)`, { cause: error });
       throw error;
@@ -413,6 +426,46 @@ export class Repository {
   }
 
   /**
+   * Drop history made before `olderThan`: such snapshots that no branch or tag points at (and not
+   * the first snapshot) leave the history, their children re-parented to their nearest kept
+   * ancestors, so that the next `gc` deletes them with the chunks only they held. What every
+   * branch and tag reads is unchanged. Each re-parenting is one replace of one snapshot object, so
+   * an interrupted expire leaves a valid history.
+   */
+  async expire(options: { olderThan: Date }): Promise<{ expired: string[]; rewritten: string[] }> {
+    if (!(options?.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime())) {
+      throw new ValidationError(`expire needs { olderThan: Date }, got ${String(options?.olderThan)}`);
+    }
+    const cutoff = options.olderThan.toISOString();
+    const heads = new Set(Object.values({ ...(await this.refTable("branch")) }).concat(Object.values(await this.refTable("tag"))));
+    const all = new Map<string, Snapshot>();
+    let frontier = [...heads];
+    while (frontier.length > 0) {
+      const fresh = frontier.filter((id) => !all.has(id));
+      const snapshots = await Promise.all(fresh.map((id) => this.readSnapshot(id)));
+      snapshots.forEach((snapshot) => all.set(snapshot.id, snapshot));
+      frontier = snapshots.flatMap((snapshot) => snapshot.parents);
+    }
+    const expired = new Set([...all.values()].filter((s) => s.time < cutoff && !heads.has(s.id) && s.parents.length > 0).map((s) => s.id));
+    const keptAncestors = (id: string, seen = new Set<string>()): string[] => {
+      if (!expired.has(id)) return [id];
+      if (seen.has(id)) return [];
+      seen.add(id);
+      return all.get(id)!.parents.flatMap((parent) => keptAncestors(parent, seen));
+    };
+    const rewritten: string[] = [];
+    for (const snapshot of all.values()) {
+      if (expired.has(snapshot.id) || !snapshot.parents.some((p) => expired.has(p))) continue;
+      const parents = [...new Set(snapshot.parents.flatMap((p) => keptAncestors(p)))];
+      const updated: Snapshot = { ...snapshot, parents };
+      await this.pool.store.set(snapshotKey(snapshot.id), encodeObject(updated));
+      this.#snapshots.set(snapshot.id, Promise.resolve(updated));
+      rewritten.push(snapshot.id);
+    }
+    return { expired: [...expired].sort(), rewritten: rewritten.sort() };
+  }
+
+  /**
    * A read-only store of one version's plain Zarr keys: `get(key)` and `getRange(key, range)`,
    * keys with or without a leading "/", so zarrita.js (or anything reading Zarr v3) reads it.
    */
@@ -456,9 +509,54 @@ export class Repository {
     return { snapshot: decodeObject(refSchema, found.bytes, `${kind} "${name}"`, this.pool.describe).snapshot, version: found.version };
   }
 
-  /** Move a branch to `snapshot` if its ref is still at `version`; returns the new version. */
-  async moveRef(branch: string, snapshot: string, version: string | undefined): Promise<string> {
-    return this.pool.store.set(refKey("branch", branch), encodeObject({ snapshot }), version === undefined ? { ifNoneMatch: "*" } : { ifMatch: version });
+  /**
+   * Move a branch to `snapshot` if its ref is still at `version` (PreconditionFailedError if not);
+   * returns the new version. Without conditional writes, under the writer lease (`held`, or one
+   * taken for this write).
+   */
+  async moveRef(branch: string, snapshot: string, version: string | undefined, held?: WriterLease): Promise<string> {
+    const key = refKey("branch", branch);
+    const bytes = encodeObject({ snapshot });
+    if (await this.writesConditionally()) return this.pool.store.set(key, bytes, version === undefined ? { ifNoneMatch: "*" } : { ifMatch: version });
+    return this.underLease(held, async () => {
+      const current = await this.pool.store.getVersioned(key);
+      if (current?.version !== version) {
+        throw new PreconditionFailedError(`branch ref ${JSON.stringify(key)} is no longer at version ${JSON.stringify(version)} in ${this.pool.store.description}`);
+      }
+      return this.pool.store.set(key, bytes);
+    });
+  }
+
+  /** Store `bytes` at `key` only if nothing is there (PreconditionFailedError otherwise). */
+  async putIfAbsent(key: string, bytes: Uint8Array, held?: WriterLease): Promise<string> {
+    if (await this.writesConditionally()) return this.pool.store.set(key, bytes, { ifNoneMatch: "*" });
+    return this.underLease(held, async () => {
+      if ((await this.pool.store.get(key)) !== undefined) throw new PreconditionFailedError(`key ${JSON.stringify(key)} already exists in ${this.pool.store.description}`);
+      return this.pool.store.set(key, bytes);
+    });
+  }
+
+  /** Whether the pool's store enforces conditional writes; without them writers take the lease. */
+  async writesConditionally(): Promise<boolean> {
+    return (await conditionalSupportOf(this.pool.store)).write;
+  }
+
+  /** The writer lease for a writable session on a store without conditional writes. */
+  async acquireLease(): Promise<WriterLease> {
+    return WriterLease.acquire(this.pool.store, `the repository in ${this.pool.describe}`, this.leaseOptions);
+  }
+
+  private async underLease<T>(held: WriterLease | undefined, write: () => Promise<T>): Promise<T> {
+    if (held) {
+      await held.check();
+      return write();
+    }
+    const lease = await this.acquireLease();
+    try {
+      return await write();
+    } finally {
+      await lease.release();
+    }
   }
 
   async readSnapshot(id: string): Promise<Snapshot> {
@@ -481,12 +579,17 @@ export class Repository {
     const id = newObjectId();
     const snapshot = await buildSnapshot(base, changes, this.#manifests.load, async (manifest) => {
       const manifestId = newObjectId();
-      await this.pool.store.set(manifestKey(manifestId), encodeObject({ format: "dosna-manifest", version: 1, ...manifest }), { ifNoneMatch: "*" });
+      await this.putImmutable(manifestKey(manifestId), encodeObject({ format: "dosna-manifest", version: 1, ...manifest }));
       return manifestId;
     }, { id, parents: info.parents, message: info.message, author: parseAuthor(info.author), time: new Date().toISOString(), metadata: info.metadata });
-    await this.pool.store.set(snapshotKey(id), encodeObject(snapshot), { ifNoneMatch: "*" });
+    await this.putImmutable(snapshotKey(id), encodeObject(snapshot));
     this.#snapshots.set(id, Promise.resolve(snapshot));
     return snapshot;
+  }
+
+  /** A new object under a fresh id: create-only where the store enforces it (a guard against id reuse), plain otherwise. */
+  private async putImmutable(key: string, bytes: Uint8Array): Promise<void> {
+    await this.pool.store.set(key, bytes, (await this.writesConditionally()) ? { ifNoneMatch: "*" } : {});
   }
 
   private async fetchManifest(id: string, node: string): Promise<Map<string, ChunkRef>> {
@@ -494,10 +597,10 @@ export class Repository {
     return new Map(Object.entries(manifest.chunks));
   }
 
-  private session(snapshot: Snapshot, ref: string, branch: string | undefined, refVersion: string | undefined): Promise<Session> {
+  private session(snapshot: Snapshot, ref: string, branch: string | undefined, refVersion: string | undefined, lease?: WriterLease): Promise<Session> {
     const description = `${branch ? `branch "${branch}"` : ref} of the repository in ${this.pool.describe}`;
     const store = new SessionStore(this.pool.store, snapshot, this.#manifests, description, branch !== undefined);
-    return Session.start(this.pool, { repository: this, store, ref, branch, refVersion }, branch !== undefined);
+    return Session.start(this.pool, { repository: this, store, ref, branch, refVersion, lease }, branch !== undefined);
   }
 
   private async snapshotAsOf(head: string, asOf: Date): Promise<Snapshot | undefined> {

@@ -11,6 +11,7 @@ import { Pool } from "../core/pool.js";
 import { changesBetween, describeConflicts, findConflicts, isEmptyChangeSet, type Conflict } from "./changes.js";
 import type { Author } from "./objects.js";
 import type { Repository } from "./repository.js";
+import type { WriterLease } from "./lease.js";
 import type { SessionStore } from "./session-store.js";
 
 export interface CommitOptions {
@@ -42,6 +43,8 @@ export interface SessionInfo {
   branch: string | undefined;
   /** The version of the branch's ref object when the session started or last committed. */
   refVersion: string | undefined;
+  /** Held for the session's life on stores without conditional writes (released by close). */
+  lease?: WriterLease;
 }
 
 export class Session extends Pool {
@@ -134,6 +137,12 @@ export class Session extends Pool {
     this.#info.refVersion = head.version;
   }
 
+  /** Ends the session: releases the writer lease, if it holds one. Uncommitted changes are dropped. */
+  override async close(): Promise<void> {
+    await this.#info.lease?.release();
+    await super.close();
+  }
+
   /** Drop every uncommitted change. */
   discard(): void {
     this.#info.store.reset(this.#info.store.base);
@@ -149,7 +158,7 @@ export class Session extends Pool {
       metadata: options.metadata ?? {},
     });
     try {
-      this.#info.refVersion = await repo.moveRef(branch, snapshot.id, this.#info.refVersion);
+      this.#info.refVersion = await repo.moveRef(branch, snapshot.id, this.#info.refVersion, this.#info.lease);
     } catch (error) {
       if (error instanceof PreconditionFailedError) {
         throw new ConflictError(

@@ -315,6 +315,45 @@ for (const kind of backendKinds) {
       expect(await read(await repo.checkout(), "vol")).toEqual(seedValues());
     });
 
+    it("expire drops old history no ref points at; gc then deletes it; every branch and tag reads as before", async () => {
+      const { pool, repo, session } = await seeded();
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 15));
+      const ds = await session.getDataset("vol");
+      await pause();
+      await ds.set("0, :", 1);
+      const tagged = await session.commit("row 0 = 1");
+      await repo.createTag("keep", tagged);
+      await pause();
+      await ds.set("0, :", 2);
+      await session.commit("row 0 = 2");
+      await pause();
+      await ds.set("0, :", 3);
+      const oldHead = await session.commit("row 0 = 3");
+      await pause();
+      const cutoff = new Date();
+      await pause();
+      await ds.set("1, :", 4);
+      const head = await session.commit("row 1 = 4");
+      const before = await read(await repo.checkout(), "vol");
+      const keptBefore = await read(await repo.checkout({ tag: "keep" }), "vol");
+      expect((await repo.log()).map((e) => e.message)).toEqual(["row 1 = 4", "row 0 = 3", "row 0 = 2", "row 0 = 1", "seed", "repository created"]);
+      const result = await repo.expire({ olderThan: cutoff });
+      // "seed", "row 0 = 2" and "row 0 = 3" are old and unpointed; the tag keeps "row 0 = 1", the first snapshot stays
+      expect(result.expired).toHaveLength(3);
+      expect(result.expired).toContain(oldHead);
+      expect(result.rewritten).toEqual([head, tagged].sort());
+      expect((await repo.log()).map((e) => e.message)).toEqual(["row 1 = 4", "row 0 = 1", "repository created"]);
+      const counts = await repoObjects(pool);
+      const gc = await repo.gc({ olderThan: new Date(Date.now() + 60_000) });
+      expect(gc.deleted.snapshots).toBe(3);
+      expect(gc.deleted.chunks).toBeGreaterThan(0);
+      expect(await repoObjects(pool)).toEqual({ chunks: counts.chunks - gc.deleted.chunks, manifests: counts.manifests - gc.deleted.manifests, snapshots: counts.snapshots - 3 });
+      const reopened = await dn.Repository.open(pool);
+      expect(await read(await reopened.checkout(), "vol")).toEqual(before);
+      expect(await read(await reopened.checkout({ tag: "keep" }), "vol")).toEqual(keptBefore);
+      await expectError(() => reopened.checkout({ snapshot: oldHead }), dn.NotFoundError, [oldHead]);
+    });
+
     it("an existing plain pool is imported as the first commit; export writes a version as plain Zarr that zarrita opens", async () => {
       const pool = await newPool();
       const plain = await pool.createDataset("scans/raw", { shape: [6, 5], dtype: "int32", chunks: [4, 2], fillValue: -1 });
