@@ -104,6 +104,12 @@ export interface Store {
    * endpoint the first time (a conditional PUT and DELETE that must fail) and remember the answer.
    */
   conditionalSupport?(options?: RequestOptions): Promise<ConditionalSupport>;
+  /**
+   * Copy `sourceKey` of `source` to `key` of this store without the bytes passing through this
+   * process (S3 CopyObject), when both are on the same endpoint; false when it cannot (the caller
+   * then copies the bytes itself).
+   */
+  copyFrom?(source: Store, sourceKey: string, key: string, options?: RequestOptions): Promise<boolean>;
   close?(): Promise<void>;
 }
 

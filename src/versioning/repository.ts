@@ -474,14 +474,20 @@ export class Repository {
     return new VersionStore(new SessionStore(this.pool.store, snapshot, this.#manifests, `snapshot ${snapshot.id} of ${this.pool.store.description}`, false));
   }
 
-  /** Write a version as a plain Zarr v3 hierarchy into `target` (a pool or group, replacing its contents' metadata). */
-  async export(ref: string, target: Group, options: { njobs?: number; signal?: AbortSignal } = {}): Promise<{ nodes: number; chunks: number }> {
+  /**
+   * Write a version as a plain Zarr v3 hierarchy into `target` (a pool or group): every node's
+   * zarr.json and its chunks' bytes as stored (never re-encoded). Chunks are copied server-side
+   * (S3 CopyObject) when the target is on the same endpoint, through this process otherwise.
+   */
+  async export(ref: string, target: Group, options: { njobs?: number; signal?: AbortSignal } = {}): Promise<{ nodes: number; chunks: number; copiedServerSide: number }> {
     if (target.context.readOnly) throw new ReadOnlyError(`cannot export into ${target.describe}: it was opened read-only`);
     const snapshot = await this.readSnapshot(await this.resolve(ref));
     const view = new SessionStore(this.pool.store, snapshot, this.#manifests, `snapshot ${snapshot.id}`, false);
     const out = target.context.store;
     const base = target.path === "" ? "" : `${target.path}/`;
     let chunks = 0;
+    let copiedServerSide = 0;
+    let serverSide = out.copyFrom !== undefined;
     const paths = view.livePaths();
     for (const path of paths) {
       const node = view.liveNode(path)!;
@@ -489,15 +495,24 @@ export class Repository {
       await forEachLimited(
         keys,
         async (chunk) => {
+          const targetKey = `${base}${path}/${chunk}`;
+          const objectKey = await view.objectKeyOf(path, chunk);
+          if (objectKey === undefined) return;
+          if (serverSide && (await out.copyFrom!(this.pool.store, objectKey, targetKey, { signal: options.signal }))) {
+            copiedServerSide++;
+            return;
+          }
+          serverSide = false;
           const bytes = await view.get(`${path}/${chunk}`);
-          if (bytes !== undefined) await out.set(`${base}${path}/${chunk}`, bytes, { signal: options.signal });
+          if (bytes !== undefined) await out.set(targetKey, bytes, { signal: options.signal });
         },
         { njobs: options.njobs ?? target.njobs, signal: options.signal },
       );
       chunks += keys.length;
+      // Metadata after the chunks: a reader never finds an array whose chunks are still coming.
       await out.set(metadataKey(`${base}${path}`.replace(/\/$/, "")), new TextEncoder().encode(node.zarr), { signal: options.signal });
     }
-    return { nodes: paths.length, chunks };
+    return { nodes: paths.length, chunks, copiedServerSide };
   }
 
   // ----- internals shared with Session -----

@@ -234,6 +234,12 @@ export class SessionStore implements Store {
     return { zarr: change.zarr, manifests };
   }
 
+  /** The backing store's key of a chunk's object in this version, if the chunk is stored. */
+  async objectKeyOf(path: string, chunk: string): Promise<string | undefined> {
+    const ref = await this.chunkRef(path, chunk);
+    return ref ? chunkObjectKey(ref[0]) : undefined;
+  }
+
   /** Every chunk key of an array in this version (loads the array's manifests). */
   async chunkKeysOf(path: string, options: RequestOptions = {}): Promise<string[]> {
     const node = this.liveNode(path);

@@ -371,7 +371,8 @@ for (const kind of backendKinds) {
       expect(Array.from((await zarr.get(array)).data as Int32Array)).toEqual(expected);
       // export: a plain hierarchy in another pool
       const target = await newPool();
-      expect(await repo.export("main", target)).toMatchObject({ chunks: 6 });
+      // on S3 the chunks are copied by the server (CopyObject); elsewhere through the process
+      expect(await repo.export("main", target)).toEqual({ nodes: 3, chunks: 6, copiedServerSide: kind.name === "s3" ? 6 : 0 });
       const exported = await fixture.cluster.getPool(target.context.poolName);
       expect(await read(exported, "scans/raw")).toEqual(expected);
       expect(exported.attrs.get("title")).toBe("beamtime");

@@ -7,6 +7,7 @@
 import { Agent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
@@ -23,6 +24,7 @@ import {
   type Attempt,
   classifyAwsError,
   type ClassifiedError,
+  copySource,
   type GetRequest,
   type ListPage,
   type ObjectBytes,
@@ -97,6 +99,14 @@ export class AwsTransport implements S3Transport {
       { abortSignal: attempt.signal },
     );
     return unquoteETag(response.ETag);
+  }
+
+  async copyObject(sourceBucket: string, sourceKey: string, bucket: string, key: string, attempt: Attempt): Promise<string> {
+    const response = await this.client.send(
+      withProgress(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: copySource(sourceBucket, sourceKey).slice(1) }), attempt),
+      { abortSignal: attempt.signal },
+    );
+    return unquoteETag(response.CopyObjectResult?.ETag);
   }
 
   async deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void> {

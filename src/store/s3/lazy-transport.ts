@@ -35,6 +35,9 @@ export class LazyTransport implements S3Transport {
   async putObject(bucket: string, key: string, body: Uint8Array, put: PutRequest, attempt: Attempt): Promise<string> {
     return (this.#loaded ?? (await this.#transport())).putObject(bucket, key, body, put, attempt);
   }
+  async copyObject(sourceBucket: string, sourceKey: string, bucket: string, key: string, attempt: Attempt): Promise<string> {
+    return (this.#loaded ?? (await this.#transport())).copyObject(sourceBucket, sourceKey, bucket, key, attempt);
+  }
   async deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void> {
     return (this.#loaded ?? (await this.#transport())).deleteObject(bucket, key, ifMatch, attempt);
   }

@@ -21,6 +21,7 @@ import {
   classifyMinioError,
   type ClassifiedError,
   conditionHeaders,
+  copySource,
   type GetRequest,
   type ListPage,
   type ObjectBytes,
@@ -118,6 +119,18 @@ export class MinioTransport implements S3Transport {
     });
     response.resume();
     return unquoteETag(response.headers.etag);
+  }
+
+  async copyObject(sourceBucket: string, sourceKey: string, bucket: string, key: string, attempt: Attempt): Promise<string> {
+    const headers = { "x-amz-copy-source": copySource(sourceBucket, sourceKey) };
+    return this.call(attempt, async (client) => {
+      const response = await client.makeRequestAsync({ method: "PUT", bucketName: bucket, objectName: key, headers }, "", [200]);
+      const text = new TextDecoder().decode(await readBody(response, undefined, attempt.progress, attempt.signal));
+      // A copy can fail after the 200 status line: the error is then in the body.
+      const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+      if (code) throw Object.assign(new Error(`CopyObject failed: ${code}`), { code });
+      return unquoteETag(/<ETag>([^<]*)<\/ETag>/.exec(text)?.[1]?.replace(/&quot;/g, '"'));
+    });
   }
 
   async deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void> {

@@ -134,6 +134,16 @@ export class S3Store implements Store {
     }
   }
 
+  async copyFrom(source: Store, sourceKey: string, key: string, options: RequestOptions = {}): Promise<boolean> {
+    if (!(source instanceof S3Store) || source.policy.endpoint !== this.policy.endpoint) return false;
+    validateKey(sourceKey);
+    validateKey(key);
+    await s3Request(this.transport, this.policy, `CopyObject ${source.describeKey(sourceKey)} to ${this.describeKey(key)}`, options.signal, (attempt) =>
+      this.transport.copyObject(source.bucket, source.base + sourceKey, this.bucket, this.base + key, attempt),
+    );
+    return true;
+  }
+
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     validateKey(key);
     if (options.ifMatch !== undefined) {

@@ -83,6 +83,8 @@ export interface S3Transport {
   getObject(bucket: string, key: string, get: GetRequest, attempt: Attempt): Promise<ObjectBytes>;
   /** PUT under `put.condition` (If-None-Match: * or If-Match: <etag>); resolves to the new ETag, unquoted ("" if none was sent). */
   putObject(bucket: string, key: string, body: Uint8Array, put: PutRequest, attempt: Attempt): Promise<string>;
+  /** Server-side copy (PUT with x-amz-copy-source): the bytes never pass through the client. Resolves to the new ETag. */
+  copyObject(sourceBucket: string, sourceKey: string, bucket: string, key: string, attempt: Attempt): Promise<string>;
   /** DELETE, with If-Match: <etag> when `ifMatch` is given (which not every server enforces). */
   deleteObject(bucket: string, key: string, ifMatch: string | undefined, attempt: Attempt): Promise<void>;
   /** At most 1000 keys; returns the keys the server failed to delete with their error codes. */
@@ -105,6 +107,11 @@ export function conditionHeaders(condition: WriteCondition): Record<string, stri
   if (condition.kind === "absent") return { "if-none-match": "*" };
   if (condition.kind === "version") return { "if-match": condition.version };
   return {};
+}
+
+/** The x-amz-copy-source value of an object: "/bucket/key" with each key segment URL-encoded. */
+export function copySource(bucket: string, key: string): string {
+  return `/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 /** `"abc"` or `W/"abc"` → `abc`; undefined → "". */
