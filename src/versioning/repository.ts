@@ -395,13 +395,21 @@ export class Repository {
     while (frontier.length > 0) {
       const next: string[] = [];
       for (const snapshot of await Promise.all(frontier.filter((id) => !reachable.snapshots.has(id)).map((id) => (reachable.snapshots.add(id), this.readSnapshot(id))))) {
+        const unseen: Array<[string, string]> = [];
         for (const [path, entry] of Object.entries(snapshot.nodes)) {
           for (const ref of Object.values(entry.manifests ?? {})) {
             if (reachable.manifests.has(ref.id)) continue;
             reachable.manifests.add(ref.id);
-            for (const [chunkId] of (await this.#manifests.load(ref.id, path)).values()) reachable.chunks.add(chunkId);
+            unseen.push([ref.id, path]);
           }
         }
+        await forEachLimited(
+          unseen,
+          async ([id, path]) => {
+            for (const [chunkId] of (await this.#manifests.load(id, path)).values()) reachable.chunks.add(chunkId);
+          },
+          { njobs: this.pool.njobs },
+        );
         next.push(...snapshot.parents);
       }
       frontier = next;

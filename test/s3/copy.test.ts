@@ -32,7 +32,7 @@ describe.skipIf(!config)("server-side copy (CopyObject) on the RGW", () => {
       expect(await to.copyFrom(from, "a dir/chunk+1", "copied/c/0")).toBe(true);
       expect(counting.calls.map((c) => c.op)).toEqual(["copyObject"]);
       expect(await to.get("copied/c/0")).toEqual(bytes);
-      expect(await new dn.MemoryStore("m").copyFrom?.(from, "x", "y")).toBeUndefined();
+      expect((new dn.MemoryStore("m") as dn.Store).copyFrom).toBeUndefined();
       expect(await to.copyFrom(new dn.MemoryStore("m"), "x", "y")).toBe(false);
       await expect(to.copyFrom(from, "missing", "z")).rejects.toThrow(dn.DosnaError);
       counting.transport.close();

@@ -298,6 +298,8 @@ for (const kind of backendKinds) {
       const broken = await fresh.checkout({ snapshot: second });
       await expectError(() => read(broken, "vol"), dn.CorruptMetadataError, ["manifest", newest.slice(".dosna/repo/manifests/".length, -5), '"/vol"']);
       expect(await read(await fresh.checkout({ snapshot: first }), "vol")).toEqual(seedValues());
+      await pool.store.delete(newest);
+      await expectError(() => (dn.Repository.open(pool)).then(async (r) => read(await r.checkout({ snapshot: second }), "vol")), dn.CorruptMetadataError, ["is missing", '"/vol"']);
       await pool.store.set(`.dosna/repo/snapshots/${second}.json`, new TextEncoder().encode('{"format":"dosna-snapshot"}'));
       await expectError(() => (dn.Repository.open(pool)).then((r) => r.checkout({ snapshot: second })), dn.CorruptMetadataError, [`snapshot ${second}`, "malformed"]);
     });
