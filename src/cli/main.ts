@@ -13,6 +13,7 @@ import { get } from "./commands/get.js";
 import { info, ls } from "./commands/inspect.js";
 import { attrs, create, rm } from "./commands/modify.js";
 import { exportCommand, importCommand } from "./commands/npy.js";
+import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
 import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
 
 const URL_HELP = `
@@ -30,7 +31,15 @@ URLs
   DOSNA_REGION, DOSNA_NJOBS, ...), or a config file (--config FILE or DOSNA_CONFIG; see
   ceph.sample.conf). Variables override the file.
 
-Exit codes: 0 ok, 1 bad input or usage (one line on stderr), 2 storage error, 130 interrupted.
+Versions
+  A pool can hold a repository (dosna repo init POOL): commits, branches, tags. POOL is the pool's
+  own URL (./data/tutorial, s3://BUCKET, s3://BUCKET/PREFIX::); REF is a branch, a tag or a
+  snapshot id (from dosna log). ls, info, get, export and cp read the version REF with --ref REF;
+  without it they read the pool's plain contents. Commits are made through the library
+  (repo.checkout({ branch, write: true }) ... session.commit(message)).
+
+Exit codes: 0 ok, 1 bad input or usage (one line on stderr), 2 storage error or conflict (a merge
+that conflicts lists the conflicts on stderr first), 130 interrupted.
 Progress goes to stderr: a bar on a terminal, a line every 2 s otherwise, none with --quiet.`;
 
 function positiveInteger(name: string) {
@@ -67,6 +76,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .addHelpText("after", URL_HELP);
 
   const compression = () => new Option("--compression <name>", "chunk compression: gzip, none, or any other the library supports");
+  const ref = () => new Option("--ref <ref>", "read this version (branch, tag or snapshot id) of the repository the pool holds");
   const level = () => new Option("--compression-level <n>", "gzip level 0-9").argParser(positiveIntegerOrZero);
 
   program
@@ -74,6 +84,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .description("list pools (at a directory or s3:// root), or the groups and datasets of a pool or group")
     .argument("[url]", "a pool, group or dataset, or a directory / s3:// holding pools", ".")
     .option("-r, --recursive", "list nested groups too")
+    .addOption(ref())
     .option("--json", "machine-readable output")
     .action((url: string, opts, cmd: Command) => run((cli) => ls(cli, url, opts), cmd));
 
@@ -81,6 +92,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .command("info")
     .description("metadata, attributes and storage of a dataset, group or pool (chunks written vs possible, compression ratio)")
     .argument("<url>")
+    .addOption(ref())
     .option("--json", "machine-readable output")
     .action((url: string, opts, cmd: Command) => run((cli) => info(cli, url, opts), cmd));
 
@@ -89,6 +101,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .description('print a selection of a dataset as numpy prints it, e.g. dosna get ./pool/data "0, :, 10:20"')
     .argument("<url>", "a dataset")
     .argument("[selection]", "numpy index syntax: integers, start:stop:step, ..., [1, 5, 7] (default: everything)")
+    .addOption(ref())
     .option("--json", 'print {"shape", "dtype", "data"} as JSON (NaN/Infinity as strings)')
     .action((url: string, selection: string | undefined, opts, cmd: Command) => run((cli) => get(cli, url, selection, opts), cmd));
 
@@ -142,6 +155,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .argument("<url>", "a dataset")
     .argument("<file>", "the .npy file to write")
     .option("--slice <selection>", 'numpy index syntax, e.g. "::2, 10:20"')
+    .addOption(ref())
     .option("--overwrite", "replace an existing file")
     .action((url: string, file: string, opts, cmd: Command) => run((cli) => exportCommand(cli, url, file, opts), cmd));
 
@@ -154,10 +168,87 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .argument("<src>")
     .argument("<dst>", "the path the copy gets (a pool URL to copy a pool or group into a pool's root)")
     .option("--overwrite", "replace destination nodes of another kind, shape or dtype")
+    .addOption(new Option("--ref <ref>", "copy the source as it is in this version (branch, tag or snapshot id) of its pool's repository"))
     .option("--chunks <dims>", "re-chunk datasets created by the copy")
     .addOption(compression())
     .addOption(level())
     .action((src: string, dst: string, opts, cmd: Command) => run((cli) => cp(cli, src, dst, opts), cmd));
+
+  const repo = program.command("repo").description("repositories of versions in a pool: dosna repo init POOL (see Versions in dosna --help)");
+  repo
+    .command("init")
+    .description("make a pool a repository with branch main; a pool with data is imported as the first commit (a missing local directory or bucket is created)")
+    .argument("<pool>")
+    .option("--author <author>", 'author of the first commit, "Name <email>" (default: the user name)')
+    .option("--message <text>", "message of the first commit")
+    .action((url: string, opts, cmd: Command) => run((cli) => repoInit(cli, url, opts), cmd));
+
+  program
+    .command("log")
+    .description("the commits of a branch, tag or snapshot and all its ancestors, newest first: snapshot id, time, author, message")
+    .argument("<pool>")
+    .option("--ref <ref>", "where to start (default: main)")
+    .option("-n, --limit <n>", "at most this many commits", positiveInteger("--limit"))
+    .option("--json", "machine-readable output")
+    .action((url: string, opts, cmd: Command) => run((cli) => log(cli, url, opts), cmd));
+
+  program
+    .command("branch")
+    .description("list branches with the snapshot each points at; or create NAME (--from REF, default main), --delete it, or --reset it to REF")
+    .argument("<pool>")
+    .argument("[name]")
+    .option("--from <ref>", "create the branch at this branch, tag or snapshot (default: main)")
+    .option("--delete", "delete the branch (main cannot be deleted; its snapshots stay until gc)")
+    .option("--reset <ref>", "point the branch at this branch, tag or snapshot")
+    .option("--json", "machine-readable listing")
+    .action((url: string, name: string | undefined, opts, cmd: Command) => run((cli) => branch(cli, url, name, opts), cmd));
+
+  program
+    .command("tag")
+    .description("list tags; or create tag NAME at REF (default main); tags never move")
+    .argument("<pool>")
+    .argument("[name]")
+    .argument("[ref]")
+    .option("--json", "machine-readable listing")
+    .action((url: string, name: string | undefined, at: string | undefined, opts, cmd: Command) => run((cli) => tag(cli, url, name, at, opts), cmd));
+
+  program
+    .command("diff")
+    .description("what changed from one version to another: nodes added and removed; per dataset metadata, attributes and chunk indices added, changed, removed")
+    .argument("<pool>")
+    .argument("<from>", "branch, tag or snapshot id")
+    .argument("<to>", "branch, tag or snapshot id")
+    .option("--json", "machine-readable output, every chunk index")
+    .action((url: string, from: string, to: string, opts, cmd: Command) => run((cli) => diff(cli, url, from, to, opts), cmd));
+
+  program
+    .command("merge")
+    .description("merge a branch, tag or snapshot into a branch: a fast-forward, or a merge snapshot when the two sides changed different chunks and nodes; conflicts change nothing and are listed on stderr (exit 2)")
+    .argument("<pool>")
+    .argument("<source>", "branch, tag or snapshot id")
+    .option("--into <branch>", "the branch to merge into", "main")
+    .option("-m, --message <text>", "message of a merge snapshot")
+    .option("--author <author>", 'author of a merge snapshot, "Name <email>"')
+    .option("--json", "machine-readable output (the conflicts too)")
+    .action((url: string, source: string, opts, cmd: Command) => run((cli) => merge(cli, url, source, opts), cmd));
+
+  program
+    .command("checkout")
+    .description("write a version as a plain Zarr v3 hierarchy into a pool or group (created if missing, refused if not empty unless --overwrite)")
+    .argument("<pool>")
+    .argument("<ref>", "branch, tag or snapshot id")
+    .requiredOption("--export <url>", "the pool or group to write the version into, e.g. ./v1::, s3://bucket/out")
+    .option("--overwrite", "replace what the destination holds")
+    .action((url: string, at: string, opts, cmd: Command) => run((cli) => checkout(cli, url, at, opts), cmd));
+
+  program
+    .command("gc")
+    .description("delete snapshots, manifests and chunks no branch or tag reaches, made before --older-than; prints counts deleted and kept")
+    .argument("<pool>")
+    .option("--older-than <age>", "an age (30m, 1h, 2d, 1w) or an ISO date/time; default 1h, so sessions writing now keep their chunks")
+    .option("--expire <age>", "first drop history made before this age or date that no branch or tag points at (repo.expire)")
+    .option("--json", "machine-readable output")
+    .action((url: string, opts, cmd: Command) => run((cli) => gc(cli, url, opts), cmd));
 
   return program;
 }

@@ -17,11 +17,12 @@ export interface StoredSummary {
   decodedBytes: number;
 }
 
-export async function storedSummary(dataset: Dataset, signal?: AbortSignal): Promise<StoredSummary> {
+/** `knownBytes`: the stored bytes when the caller has them already (a repository version lists them in its manifests). */
+export async function storedSummary(dataset: Dataset, signal?: AbortSignal, knownBytes?: number): Promise<StoredSummary> {
   const storedChunks = (await dataset.storedChunkIndices(signal)).length;
   const possibleChunks = dataset.chunkGrid.reduce((a, b) => a * b, 1);
   const chunkBytes = dataset.chunks.reduce((a, b) => a * b, 1) * itemSize(dataset);
-  const storedBytes = await objectBytes(dataset.context.store, `${dataset.path}/`, `${dataset.path}/zarr.json`, signal);
+  const storedBytes = knownBytes ?? (await objectBytes(dataset.context.store, `${dataset.path}/`, `${dataset.path}/zarr.json`, signal));
   return { storedChunks, possibleChunks, storedBytes, decodedBytes: storedChunks * chunkBytes };
 }
 

@@ -22,6 +22,11 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** "1 chunk", "3 chunks". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }

@@ -3,17 +3,19 @@ import { Dataset, type CreateDatasetOptions } from "../../index.js";
 import type { Cli } from "../context.js";
 import { copyTree } from "../copy.js";
 import { describeLocation } from "../locations.js";
-import { formatBytes, formatDuration, parseChunks } from "../text.js";
+import { formatBytes, formatDuration, parseChunks, plural } from "../text.js";
 
 export interface CpOptions {
   overwrite?: boolean;
   chunks?: string;
   compression?: string;
   compressionLevel?: number;
+  /** Copy the source as it is in this version (branch, tag or snapshot) of its pool's repository. */
+  ref?: string;
 }
 
 export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options: CpOptions): Promise<void> {
-  const source = await cli.openNode(sourceUrl, { readOnly: true });
+  const source = await cli.openNode(sourceUrl, { readOnly: true, ref: options.ref });
   const targetLocation = await cli.locate(targetUrl);
   if (source.node instanceof Dataset) cli.requireNodePath(targetLocation, "dataset");
   const targetPool = await cli.openPool(targetLocation, { create: true });
@@ -39,7 +41,7 @@ export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options
     ...(stats.removed ? [`${stats.removed} stale removed`] : []),
   ];
   cli.report(
-    `copied ${describeLocation(source.location)} to ${describeLocation(targetLocation)}: ${stats.datasets} dataset${stats.datasets === 1 ? "" : "s"}, ` +
-      `${stats.groups} group${stats.groups === 1 ? "" : "s"}; chunks: ${parts.join(", ")}; ${formatDuration((Date.now() - began) / 1000)}`,
+    `copied ${describeLocation(source.location)}${options.ref !== undefined ? ` at ${options.ref}` : ""} to ${describeLocation(targetLocation)}: ${plural(stats.datasets, "dataset")}, ` +
+      `${plural(stats.groups, "group")}; chunks: ${parts.join(", ")}; ${formatDuration((Date.now() - began) / 1000)}`,
   );
 }

@@ -7,8 +7,8 @@ import type { Cli } from "../context.js";
 import { formatNumpy, needsSummary, shownIndices } from "../numpy-print.js";
 import { toJson } from "../text.js";
 
-export async function get(cli: Cli, url: string, selection: string | undefined, options: { json?: boolean }): Promise<void> {
-  const { dataset } = await cli.openDataset(url, { readOnly: true });
+export async function get(cli: Cli, url: string, selection: string | undefined, options: { json?: boolean; ref?: string }): Promise<void> {
+  const { dataset } = await cli.openDataset(url, { readOnly: true, ref: options.ref });
   const sel = normaliseSelection(selection, dataset.shape, dataset.describe);
   const shape = sel.outputShape;
   if (options.json) {

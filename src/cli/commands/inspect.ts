@@ -1,7 +1,8 @@
 /** dosna ls and dosna info. */
-import { Dataset, Group, type Pool } from "../../index.js";
+import { Dataset, Group, Repository, ValidationError, type Pool } from "../../index.js";
 import type { Cli } from "../context.js";
 import { describeLocation } from "../locations.js";
+import { firstLine, formatAuthor, formatTime } from "../versions.js";
 import { storedSummary, type StoredSummary } from "../stored.js";
 import { codecSummary, formatBytes, formatShape, formatTable, toJson } from "../text.js";
 
@@ -10,18 +11,20 @@ interface Entry {
   node: Group | Dataset;
 }
 
-export async function ls(cli: Cli, url: string, options: { recursive?: boolean; json?: boolean }): Promise<void> {
+export async function ls(cli: Cli, url: string, options: { recursive?: boolean; json?: boolean; ref?: string }): Promise<void> {
   const location = await cli.locate(url);
   if (location.pool === undefined) {
+    if (options.ref !== undefined) throw new ValidationError(`--ref needs a pool, and ${JSON.stringify(url)} names none (it lists pools)`);
     const pools = await cli.connections.listPools(location);
     if (options.json) cli.print(toJson(pools));
     else if (pools.length) cli.print(pools.join("\n"));
     return;
   }
-  const { node } = await cli.openNode(url, { readOnly: true });
+  const { pool, node } = await cli.openNode(url, { readOnly: true, ref: options.ref });
   const entries: Entry[] = node instanceof Dataset ? [{ path: node.name, node }] : await children(node, "", options.recursive ?? false);
+  const bytesOf = await versionBytes(cli, pool);
   const rows = await Promise.all(
-    entries.map(async ({ path, node }) => ({ path, node, stored: node instanceof Dataset ? await storedSummary(node, cli.signal) : undefined })),
+    entries.map(async ({ path, node }) => ({ path, node, stored: node instanceof Dataset ? await storedSummary(node, cli.signal, bytesOf(node)) : undefined })),
   );
   if (options.json) {
     cli.print(toJson(rows.map(({ path, node, stored }) => (node instanceof Dataset ? datasetJson(path, node, stored!) : { path, kind: "group" })), 2));
@@ -55,6 +58,15 @@ async function children(group: Group, prefix: string, recursive: boolean): Promi
   return out;
 }
 
+/** Stored bytes per dataset of a version (from its manifests); nothing for a plain pool, whose store tells sizes itself. */
+async function versionBytes(cli: Cli, pool: Pool): Promise<(dataset: Dataset) => number | undefined> {
+  const version = cli.versionOf(pool);
+  if (!version) return () => undefined;
+  const summary = await version.repository.summary(version.snapshot);
+  const bytes = new Map(summary.datasets.map((d) => [d.path, d.bytes]));
+  return (dataset) => bytes.get(dataset.path);
+}
+
 function datasetJson(path: string, dataset: Dataset, stored: StoredSummary): Record<string, unknown> {
   const info = dataset.metadata;
   return {
@@ -80,14 +92,15 @@ function ratio(stored: StoredSummary): number | undefined {
   return stored.storedBytes ? Math.round((stored.decodedBytes / stored.storedBytes) * 1000) / 1000 : undefined;
 }
 
-export async function info(cli: Cli, url: string, options: { json?: boolean }): Promise<void> {
-  const { location, pool, node } = await cli.openNode(url, { readOnly: true });
+export async function info(cli: Cli, url: string, options: { json?: boolean; ref?: string }): Promise<void> {
+  const { location, pool, node } = await cli.openNode(url, { readOnly: true, ref: options.ref });
   const where = describeLocation(location);
   const attributes = node.attrs.toJSON();
+  const versioning = await versioningInfo(cli, pool, location.node === "");
   if (node instanceof Dataset) {
-    const stored = await storedSummary(node, cli.signal);
+    const stored = await storedSummary(node, cli.signal, (await versionBytes(cli, pool))(node));
     if (options.json) {
-      cli.print(toJson({ url: where, store: pool.store.description, ...datasetJson(node.path, node, stored), attributes }, 2));
+      cli.print(toJson({ url: where, store: pool.store.description, ...versioning.json, ...datasetJson(node.path, node, stored), attributes }, 2));
       return;
     }
     const meta = node.metadata;
@@ -109,12 +122,14 @@ export async function info(cli: Cli, url: string, options: { json?: boolean }): 
       `${stored.storedChunks} of ${stored.possibleChunks} chunks, ${bytes} (${formatBytes(stored.decodedBytes)} decoded${r === undefined ? "" : `, ratio ${r.toFixed(2)}`})`,
     ]);
     lines.push(["size", `${formatBytes(node.nbytes)} uncompressed, ${node.size} elements`]);
-    cli.print(formatTable([...lines, ...attributeLines(attributes)]));
+    cli.print(formatTable([...lines, ...versioning.lines, ...attributeLines(attributes)]));
     return;
   }
   const entries = await childKinds(node);
   if (options.json) {
-    cli.print(toJson({ url: where, store: pool.store.description, kind: location.node === "" ? "pool" : "group", path: `/${node.path}`, children: entries, attributes }, 2));
+    cli.print(
+      toJson({ url: where, store: pool.store.description, ...versioning.json, kind: location.node === "" ? "pool" : "group", path: `/${node.path}`, children: entries, attributes }, 2),
+    );
     return;
   }
   const lines: string[][] = [
@@ -123,7 +138,32 @@ export async function info(cli: Cli, url: string, options: { json?: boolean }): 
     ["datasets", entries.filter((e) => e.kind === "dataset").map((e) => e.name).join(", ") || "(none)"],
     ["groups", entries.filter((e) => e.kind === "group").map((e) => e.name).join(", ") || "(none)"],
   ];
-  cli.print(formatTable([...lines, ...attributeLines(attributes)]));
+  cli.print(formatTable([...lines, ...versioning.lines, ...attributeLines(attributes)]));
+}
+
+/**
+ * What `info` adds for versions: with --ref, the snapshot read (its time, author, message); at a
+ * pool's root, its repository's branches and tags (a repository pool's plain contents are not its
+ * versions: they are read with --ref).
+ */
+async function versioningInfo(cli: Cli, pool: Pool, atRoot: boolean): Promise<{ lines: string[][]; json: Record<string, unknown> }> {
+  const version = cli.versionOf(pool);
+  const repository = version?.repository ?? (atRoot && (await Repository.exists(pool)) ? await Repository.open(pool) : undefined);
+  if (!repository) return { lines: [], json: {} };
+  const summary = await repository.summary(version?.snapshot);
+  const lines: string[][] = [];
+  const json: Record<string, unknown> = {};
+  if (version) {
+    const head = summary.head;
+    lines.push(["version", `${version.ref}: snapshot ${head.id}, ${formatTime(head.time)}, ${formatAuthor(head.author)}: ${firstLine(head.message)}`]);
+    json.version = { ref: version.ref, snapshot: head.id, time: head.time.toISOString(), author: head.author, message: head.message };
+  }
+  if (atRoot) {
+    const names = (refs: Record<string, string>) => Object.keys(refs).join(", ") || "(none)";
+    lines.push(["repository", `branches ${names(summary.branches)}; tags ${names(summary.tags)}${version ? "" : " (read a version with --ref REF)"}`]);
+    json.repository = { branches: summary.branches, tags: summary.tags };
+  }
+  return { lines, json };
 }
 
 async function childKinds(group: Group | Pool): Promise<Array<{ name: string; kind: "dataset" | "group" }>> {

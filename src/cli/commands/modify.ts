@@ -84,7 +84,8 @@ function parseAttributes(text: string): Record<string, unknown> {
 
 export async function rm(cli: Cli, url: string, options: { yes?: boolean }): Promise<void> {
   const location = await cli.locate(url);
-  const pool = await cli.openPool(location);
+  // A whole pool (with any repository in it) can go; a node inside a repository pool cannot be removed plainly.
+  const pool = location.node === "" ? await cli.openPool(location) : await cli.openPoolAt(location);
   const node = location.node === "" ? pool : await pool.get(location.node);
   const what =
     location.node === ""

@@ -43,8 +43,8 @@ export async function importCommand(cli: Cli, file: string, url: string, options
   cli.report(`imported ${file} (shape [${shape.join(", ")}] ${dtype}) into ${describeLocation(location)} in ${formatDuration((Date.now() - began) / 1000)}`);
 }
 
-export async function exportCommand(cli: Cli, url: string, file: string, options: { slice?: string; overwrite?: boolean }): Promise<void> {
-  const { location, dataset } = await cli.openDataset(url, { readOnly: true });
+export async function exportCommand(cli: Cli, url: string, file: string, options: { slice?: string; overwrite?: boolean; ref?: string }): Promise<void> {
+  const { location, dataset } = await cli.openDataset(url, { readOnly: true, ref: options.ref });
   if (!options.overwrite && (await stat(file).catch(() => undefined))) {
     throw new AlreadyExistsError(`"${file}" already exists; pass --overwrite to replace it`);
   }
@@ -62,6 +62,6 @@ export async function exportCommand(cli: Cli, url: string, file: string, options
     progress.stop();
   }
   cli.report(
-    `exported ${describeLocation(location)}${options.slice ? `[${options.slice}]` : ""} (shape [${result.shape.join(", ")}] ${result.dtype}, ${formatBytes(result.bytes)}) to ${file} in ${formatDuration((Date.now() - began) / 1000)}`,
+    `exported ${describeLocation(location)}${options.ref !== undefined ? ` at ${options.ref}` : ""}${options.slice ? `[${options.slice}]` : ""} (shape [${result.shape.join(", ")}] ${result.dtype}, ${formatBytes(result.bytes)}) to ${file} in ${formatDuration((Date.now() - began) / 1000)}`,
   );
 }
