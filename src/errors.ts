@@ -55,3 +55,6 @@ export class ConflictError extends DosnaError {}
 
 /** An operation cancelled through its AbortSignal. */
 export class AbortedError extends DosnaError {}
+
+/** A read of a dataset that was invalidated (provenance), with the pool option onStale: "error". */
+export class StaleDataError extends DosnaError {}

@@ -39,8 +39,6 @@ export {
   writeNpy,
   decodeNpy,
   encodeNpy,
-  importNpy,
-  exportNpy,
   NpyReader,
   NpyWriter,
   type NpyArray,
@@ -51,6 +49,30 @@ export {
   type TransferProgress,
 } from "./npy/index.js";
 export { S3Store, S3Backend, type S3ConnectionInput } from "./store/s3/index.js";
+export {
+  provenance,
+  withProvenance,
+  copyProvenance,
+  Provenance,
+  PoolProvenance,
+  ProvenanceRecord,
+  type ProvenanceGraph,
+  type RecordInput,
+  type RecordQuery,
+  type RecordTarget,
+  type ProvenanceRecordData,
+  type TagInput,
+  type TagValue,
+  toProvJson,
+  toMermaid,
+} from "./provenance/index.js";
+// The .npy transfers that record their provenance.
+export { importNpy, exportNpy } from "./provenance/capture-files.js";
+import { installProvenance, installVersionCapture } from "./provenance/index.js";
+// Explicit wiring of the layer above core/: provenance capture wraps Dataset's operations and
+// repository commits and merges.
+installProvenance();
+installVersionCapture();
 export {
   Repository,
   Session,

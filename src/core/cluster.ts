@@ -21,6 +21,10 @@ const common = {
   defaultPool: z.string().min(1).optional(),
   /** Attempts of a read-modify-write that keeps losing races to other writers, before ConflictError. */
   conflictRetries: z.number().int().min(1).max(10_000).optional(),
+  /** Record the provenance of dosna's operations (default true). */
+  provenance: z.boolean().optional(),
+  /** Reads of an invalidated dataset: "warn" once per dataset (default), "ignore" or "error". */
+  onStale: z.enum(["ignore", "warn", "error"]).optional(),
 };
 
 export const clusterConfigSchema = z.discriminatedUnion("backend", [
@@ -197,7 +201,7 @@ export class Cluster {
   }
 
   private poolOptions(name: string): OpenPoolOptions {
-    return { name, njobs: () => this.njobs, conflictRetries: this.#config.conflictRetries };
+    return { name, njobs: () => this.njobs, conflictRetries: this.#config.conflictRetries, provenance: this.#config.provenance, onStale: this.#config.onStale };
   }
 
   private track(pool: Pool, njobs: number | undefined): Pool {

@@ -25,6 +25,8 @@ const FIELDS: Record<string, { field: string; kind: "string" | "number" | "boole
   conflict_retries: { field: "conflictRetries", kind: "number" },
   durable: { field: "durable", kind: "boolean" },
   lock_stale_ms: { field: "lockStaleMs", kind: "number" },
+  provenance: { field: "provenance", kind: "boolean" },
+  on_stale: { field: "onStale", kind: "string" },
 };
 
 function convert(key: string, raw: string, source: string): [string, unknown] {

@@ -10,7 +10,13 @@ export interface PoolContext {
   readonly readOnly: boolean;
   /** How read-modify-writes retry after losing a race to another writer. */
   readonly conflicts: ConflictPolicy;
+  /** Record what map/apply/clone/load/resize do (provenance/; default true). */
+  readonly provenance?: boolean;
+  /** Reads of a dataset invalidated through provenance: "warn" once per dataset (default), "ignore" or "error". */
+  readonly onStale?: StalePolicy;
 }
+
+export type StalePolicy = "ignore" | "warn" | "error";
 
 export function describeNode(kind: string, path: string, context: PoolContext): string {
   return `${kind} "/${path}" in pool "${context.poolName}"`;

@@ -4,7 +4,7 @@
 import { AlreadyExistsError, CorruptMetadataError, NotFoundError, PreconditionFailedError } from "../errors.js";
 import { encodeMetadata, groupMetadataJson, metadataKey, parseNodeMetadata } from "../format/index.js";
 import type { Store } from "../store/store.js";
-import type { PoolContext } from "./context.js";
+import type { PoolContext, StalePolicy } from "./context.js";
 import { Group } from "./group.js";
 import { type ConflictPolicy, DEFAULT_CONFLICT_POLICY } from "./optimistic.js";
 import { type PoolTargetOptions, resolvePoolTarget } from "./pool-target.js";
@@ -15,6 +15,10 @@ export interface OpenPoolOptions {
   njobs?: () => number;
   /** Attempts of a read-modify-write that keeps losing races to other writers before ConflictError (default 64). */
   conflictRetries?: number;
+  /** Record the provenance of dosna's operations (default true). */
+  provenance?: boolean;
+  /** Reads of an invalidated dataset: "warn" once per dataset (default), "ignore" or "error". */
+  onStale?: StalePolicy;
 }
 
 /** `Pool.open(name)`: a pool on the default cluster (see dn.autoInit), or a pool URL. */
@@ -51,7 +55,7 @@ export class Pool extends Group {
 
   private static async openStore(store: Store, options: OpenPoolOptions): Promise<Pool> {
     const conflicts: ConflictPolicy = { ...DEFAULT_CONFLICT_POLICY, maxAttempts: options.conflictRetries ?? DEFAULT_CONFLICT_POLICY.maxAttempts };
-    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts };
+    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts, provenance: options.provenance, onStale: options.onStale };
     const key = metadataKey("");
     const bytes = await store.get(key);
     if (bytes === undefined) {

@@ -13,7 +13,7 @@ import type { Pool } from "../core/pool.js";
 import type { ByteRange, Store } from "../store/store.js";
 import { buildSnapshot } from "./build-snapshot.js";
 import { type ChangeSet, changesBetween, describeConflicts, emptyChangeSet, findConflicts, isEmptyChangeSet, type ManifestLoader, type NodeChange } from "./changes.js";
-import { isObjectId, newObjectId, timeOfId } from "./ids.js";
+import { isObjectId, newObjectId, timeOfId } from "../core/object-ids.js";
 import {
   BRANCHES_PREFIX,
   CHUNKS_PREFIX,

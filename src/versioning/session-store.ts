@@ -28,7 +28,7 @@ import {
 } from "../store/store.js";
 import { blockOfChunkKey } from "./blocks.js";
 import { type ChangeSet, emptyChangeSet, type ManifestLoader } from "./changes.js";
-import { newObjectId } from "./ids.js";
+import { newObjectId } from "../core/object-ids.js";
 import { chunkObjectKey, REPO_PREFIX } from "./layout.js";
 import type { ChunkRef, ManifestRef, Snapshot } from "./objects.js";
 

@@ -68,6 +68,10 @@ export class Session extends Pool {
     return new Session(context, root?.kind === "group" ? root.attributes : {}, () => pool.njobs, info);
   }
 
+  get repository(): Repository {
+    return this.#info.repository;
+  }
+
   /** The snapshot this session reads (and, writable, builds on). */
   get snapshotId(): string {
     return this.#info.store.base.id;

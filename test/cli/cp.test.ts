@@ -19,9 +19,12 @@ async function open(name: string): Promise<Pool> {
 }
 
 /** Every key and its bytes. */
+/** The hierarchy's objects (provenance under .dosna/ is checked on its own). */
 async function contents(store: Store, prefix = ""): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const key of store.list(prefix)) out.set(key.slice(prefix.length), Buffer.from((await store.get(key))!).toString("base64"));
+  for await (const key of store.list(prefix)) {
+    if (!key.startsWith(".dosna/")) out.set(key.slice(prefix.length), Buffer.from((await store.get(key))!).toString("base64"));
+  }
   return out;
 }
 
@@ -50,6 +53,22 @@ describe("cp", () => {
     expect(out).toMatch(/^copied .*src:: to .*copy::: 2 datasets, 3 groups; chunks: \d+ written, [\d.]+ KiB copied as stored; /);
     const copy = await open("copy");
     expect(await contents(copy.store)).toEqual(await contents(source.store));
+  });
+
+  it("carries a dataset's provenance along: its lineage, and a record of the copy", async () => {
+    const derived = await (await source.getDataset("a")).map(function doubled(chunk) {
+      return chunk.data.map((v) => v * 2);
+    }, "a-doubled");
+    const origin = await derived.provenanceRecord();
+    await dosnaOk(["cp", "src/a-doubled", "carried::d"], { cwd: dir });
+    const copy = await (await open("carried")).getDataset("d");
+    const lineage = await copy.lineage();
+    const records = Object.values(lineage.records);
+    const root = lineage.records[lineage.root];
+    expect(root.data).toMatchObject({ kind: "dataset", dataset: "d", inputs: [origin.id], activity: { operation: "cp" } });
+    expect(records.map((r) => r.data.activity?.operation).sort()).toEqual(["cp", "map", undefined].sort());
+    expect(records.find((r) => r.data.activity?.operation === "map")!.data).toMatchObject({ id: origin.id, dataset: "a-doubled", activity: { function: "doubled" } });
+    await source.delete("a-doubled");
   });
 
   it("copies a dataset to a new path in another pool, and a group into a group", async () => {

@@ -202,6 +202,8 @@ describe("Cluster from a config file", () => {
       retryWindowMs: 10_000,
       writers: "many",
       conflictRetries: 64,
+      provenance: true,
+      onStale: "warn",
       transport: "minio",
     });
     // Every setting line of the sample was read (none silently ignored) ...

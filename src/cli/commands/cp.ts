@@ -1,5 +1,5 @@
 /** dosna cp SRC DST: copy a dataset, group or pool between any two pools (see ../copy.ts). */
-import { Dataset, type CreateDatasetOptions } from "../../index.js";
+import { copyProvenance, Dataset, Group, type CreateDatasetOptions } from "../../index.js";
 import type { Cli } from "../context.js";
 import { copyTree } from "../copy.js";
 import { describeLocation } from "../locations.js";
@@ -35,6 +35,7 @@ export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options
   } finally {
     progress.stop();
   }
+  await carryProvenance(source.node, targetPool, targetLocation.node, describeLocation(source.location));
   const parts = [
     `${stats.written} written${stats.reencoded ? ` (${stats.reencoded} re-encoded)` : ""}${stats.bytes ? `, ${formatBytes(stats.bytes)} copied as stored` : ""}`,
     ...(stats.skipped ? [`${stats.skipped} already present and equal`] : []),
@@ -44,4 +45,17 @@ export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options
     `copied ${describeLocation(source.location)}${options.ref !== undefined ? ` at ${options.ref}` : ""} to ${describeLocation(targetLocation)}: ${plural(stats.datasets, "dataset")}, ` +
       `${plural(stats.groups, "group")}; chunks: ${parts.join(", ")}; ${formatDuration((Date.now() - began) / 1000)}`,
   );
+}
+
+/** Every copied dataset takes its source's lineage along, and a record of the copy. */
+async function carryProvenance(node: Group | Dataset, targetPool: Group, targetPath: string, from: string): Promise<void> {
+  const join = (a: string, b: string) => (a === "" ? b : b === "" ? a : `${a}/${b}`);
+  if (node instanceof Dataset) {
+    await copyProvenance(node, await targetPool.getDataset(targetPath), { from });
+    return;
+  }
+  for (const name of await node.keys()) {
+    const child = await node.get(name);
+    await carryProvenance(child, targetPool, join(targetPath, name), `${from}/${name}`);
+  }
 }
