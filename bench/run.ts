@@ -8,6 +8,7 @@
  *   npm run bench -- --quick      # 64 MiB, one repeat
  *   options: --size-mib N  --repeats N  --njobs N  --stores fs,s3  --out FILE
  *            --baseline REF (for bench/concurrency.ts, default af3ea9b)  --no-concurrency
+ *            --no-versioning (bench/versioning.ts, on memory too; --runs N for it, default 3)
  * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
  *   eval "$(bash scripts/rgw-start.sh)"
  */
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { benchConcurrency, DEFAULT_BASELINE, printConcurrencyTable, printFailures, type ConcurrencyReport } from "./concurrency.js";
 import { benchStores, commandLine, compileBench, median, runCase as runCaseScript } from "./harness.js";
+import { benchVersioning, printVersioningFailures, printVersioningTables, type VersioningReport } from "./versioning.js";
 import type { CaseResult, CaseSpec } from "./spec.js";
 
 const { flag, option } = commandLine(process.argv.slice(2));
@@ -147,21 +149,33 @@ if (!flag("no-concurrency")) {
   Object.assign(ratios, concurrency.ratios);
 }
 
+// What versions cost (bench/versioning.ts), in the same run.
+let versioning: VersioningReport | undefined;
+if (!flag("no-versioning")) {
+  // Its ratios (with their goals) print with its tables and go to the JSON under "versioning".
+  versioning = await benchVersioning({ quick, stores: ["memory", ...storesWanted], runs: Number(option("runs", "3")), compiledBench: dirname(caseScript) });
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 console.log(`\n${pad("store", 10)}${pad("case", 24)}${pad("MiB/s", 10)}${pad("s", 8)}${pad("peak RSS MiB", 14)}note`);
 for (const r of rows) {
   console.log(`${pad(r.store, 10)}${pad(r.case, 24)}${pad(r.mbPerSecond.toFixed(1), 10)}${pad(r.seconds.toFixed(2), 8)}${pad(r.rssMiB.toFixed(0), 14)}${r.note}`);
 }
 if (concurrency) printConcurrencyTable(concurrency);
+if (versioning) printVersioningTables(versioning);
 console.log("\nratios (same run):");
 for (const [name, value] of Object.entries(ratios)) console.log(`  ${pad(name, 52)} ${value.toFixed(2)}`);
 
 const out = option("out", join(import.meta.dirname, "results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`));
 mkdirSync(join(out, ".."), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios, concurrency }, null, 2));
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios, concurrency, versioning }, null, 2));
 console.log(`\nresults written to ${out}`);
 rmSync(workDir, { recursive: true, force: true });
 if (concurrency) {
   printFailures(concurrency);
   if (concurrency.failures.length > 0) process.exitCode = 1;
+}
+if (versioning) {
+  printVersioningFailures(versioning);
+  if (versioning.failures.length > 0) process.exitCode = 1;
 }

@@ -154,9 +154,11 @@ bdev aio poll ms = 10
 osd memory target = 1073741824
 
 [client.rgw]
+# tcp_nodelay=1: without it every small GET waits ~40 ms on Nagle + delayed ACK (measured here:
+# a 100-byte GET 47.8 ms → 2.7 ms median), which would dwarf everything dosna does per request.
 rgw data = $STATE_DIR/rgw/\$name
 admin socket = $RUN_DIR/\$name.asok
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 EOF
 }
 
@@ -175,7 +177,7 @@ start_gateway() {
 }
 
 conf_port() {
-  sed -n 's|^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\)$|\1|p' "$CONF" 2>/dev/null
+  sed -n 's|^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\)\( tcp_nodelay=1\)\{0,1\}$|\1|p' "$CONF" 2>/dev/null
 }
 
 finish() {

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The README's test command: the whole suite on memory, fs AND a local Ceph RADOS Gateway that this
-# script starts (installing Ceph's and numpy's Debian packages if needed) and stops, then the
+# script starts (installing Ceph's, numpy's and prov's Debian packages if needed) and stops, then the
 # examples, then the unit suite again on Node 24. Set DOSNA_TEST_S3_ENDPOINT (+ keys) to use another S3 endpoint instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -f dist/index.js ] || npm run build
 
-# numpy (Debian's, used through /usr/bin/python3) is the independent oracle of the .npy tests.
-if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then
-  echo "== installing Debian's python3-numpy (the .npy tests' oracle)"
+# Debian's Python packages, used through /usr/bin/python3, are independent oracles: numpy for the
+# .npy tests, prov (python3-prov) to read back the PROV-JSON that provenance exports.
+python_packages=()
+/usr/bin/python3 -c "import numpy" 2>/dev/null || python_packages+=(python3-numpy)
+/usr/bin/python3 -c "import prov.model" 2>/dev/null || python_packages+=(python3-prov)
+if [ "${#python_packages[@]}" -gt 0 ]; then
+  echo "== installing Debian's ${python_packages[*]} (the .npy and PROV-JSON tests' oracles)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-numpy >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${python_packages[@]}" >/dev/null
 fi
 
 rgw_state="${DOSNA_RGW_DIR:-/tmp/dosna-rgw-test}"

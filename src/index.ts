@@ -65,6 +65,8 @@ export {
   type TagValue,
   toProvJson,
   toMermaid,
+  TAG_TYPES,
+  KNOWN_KINDS,
 } from "./provenance/index.js";
 // The .npy transfers that record their provenance.
 export { importNpy, exportNpy } from "./provenance/capture-files.js";

@@ -13,6 +13,7 @@ import { get } from "./commands/get.js";
 import { info, ls } from "./commands/inspect.js";
 import { attrs, create, rm } from "./commands/modify.js";
 import { exportCommand, importCommand } from "./commands/npy.js";
+import { invalidate, lineage, record } from "./commands/lineage.js";
 import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
 import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
 
@@ -37,6 +38,13 @@ Versions
   snapshot id (from dosna log). ls, info, get, export and cp read the version REF with --ref REF;
   without it they read the pool's plain contents. Commits are made through the library
   (repo.checkout({ branch, write: true }) ... session.commit(message)).
+
+Provenance
+  dosna's own operations (map, apply, clone, load, resize, commits) record what each dataset was
+  made from; dosna record adds what dosna did not see (a model, a run, a file). Records live in
+  the pool (under .dosna/provenance/). dosna lineage shows where a dataset came from (or with
+  --downstream what was made from it); dosna invalidate marks it and everything made from it stale
+  (readers of a flagged dataset are warned). A record ID is 24 hex digits, as dosna record prints.
 
 Exit codes: 0 ok, 1 bad input or usage (one line on stderr), 2 storage error or conflict (a merge
 that conflicts lists the conflicts on stderr first), 130 interrupted.
@@ -250,6 +258,40 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .option("--json", "machine-readable output")
     .action((url: string, opts, cmd: Command) => run((cli) => gc(cli, url, opts), cmd));
 
+  program
+    .command("lineage")
+    .description("the provenance of a dataset: the records it was made from (or with --downstream, those made from it), as a tree with kind, time and stale marks")
+    .argument("<url>", "a dataset")
+    .option("--depth <n>", "follow at most this many steps", positiveInteger("--depth"))
+    .option("--downstream", "what was made from the dataset, instead of what it was made from")
+    .addOption(new Option("--json", "the graph as JSON: { root, records: { ID: record }, edges: [{ from, to }], problems }").conflicts(["prov", "mermaid"]))
+    .addOption(new Option("--prov", "the graph as W3C PROV-JSON").conflicts(["json", "mermaid"]))
+    .addOption(new Option("--mermaid", "the graph as a Mermaid flowchart").conflicts(["json", "prov"]))
+    .action((url: string, opts, cmd: Command) => run((cli) => lineage(cli, url, opts), cmd));
+
+  program
+    .command("record")
+    .description("add a provenance record (a model, run, file, config, dataset, or a kind of your own) to a pool; prints its ID")
+    .argument("<pool>")
+    .requiredOption("--kind <kind>", "dataset, model, file, run, config, or your own")
+    .requiredOption("--name <name>", "what it is called")
+    .option("--input <id|path>", "a record ID or a dataset path it was made from (repeatable)", collect)
+    .option("--output <id|path>", "a record ID or a dataset path it made: that record gets this one as an input (repeatable)", collect)
+    .option("--uri <uri>", "where the thing is, outside dosna (repeatable)", collect)
+    .option("--tag <name=value>", "a tag: true/false and numbers are typed, the rest strings; NAME:TYPE=VALUE with TYPE string, integer, float, boolean or time (repeatable)", collect)
+    .option("--param <json>", 'parameters as JSON, e.g. \'{"threshold": 0.5}\'')
+    .option("--json", "print the whole record, not only its ID")
+    .action((url: string, opts, cmd: Command) => run((cli) => record(cli, url, opts), cmd));
+
+  program
+    .command("invalidate")
+    .description("mark a dataset and every record downstream of it stale (who, when, why); lists the records marked")
+    .argument("<url>", "a dataset")
+    .requiredOption("--reason <text>", "why it is no longer valid")
+    .option("--action <name>", "what should be done about it, e.g. recompute")
+    .option("--json", "the records marked, as JSON")
+    .action((url: string, opts, cmd: Command) => run((cli) => invalidate(cli, url, opts), cmd));
+
   return program;
 }
 
@@ -267,8 +309,22 @@ function silenceSdkNodeVersionNotice(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }
 
+/**
+ * dosna's own warnings (a read of a dataset flagged stale, a provenance record that could not be
+ * written) as one line "dosna: warning: ...", not Node's two-line default; others as Node prints them.
+ */
+function printDosnaWarningsOnOneLine(): void {
+  const defaults = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error & { code?: string }) => {
+    if (warning.code?.startsWith("DOSNA_")) process.stderr.write(`dosna: warning: ${warning.message.replace(/\s*\n\s*/g, " ")}\n`);
+    else for (const listener of defaults) listener(warning);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   silenceSdkNodeVersionNotice();
+  printDosnaWarningsOnOneLine();
   const controller = new AbortController();
   let interrupted = false;
   const onSigint = () => {

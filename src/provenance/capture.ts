@@ -15,7 +15,12 @@ import { StaleDataError, ValidationError } from "../errors.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import type { Store } from "../store/store.js";
+import { REPO_MARKER_KEY } from "../versioning/layout.js";
 import { Provenance, type ProvenanceGraph, type ProvenanceRecord, type RecordInput } from "./provenance.js";
+
+function emptyGraph(): ProvenanceGraph {
+  return { root: "", records: {}, edges: [], problems: [] };
+}
 
 const byStore = new WeakMap<Store, Provenance>();
 const capturing = new AsyncLocalStorage<true>();
@@ -53,11 +58,19 @@ export class PoolProvenance {
   }
 
   async lineage(target: RecordTarget, options: { depth?: number } = {}): Promise<ProvenanceGraph> {
-    return this.records.lineage(await this.idOf(target), options);
+    const id = await this.queryId(target);
+    return id === undefined ? emptyGraph() : this.records.lineage(id, options);
   }
 
   async derived(target: RecordTarget, options: { depth?: number } = {}): Promise<ProvenanceGraph> {
-    return this.records.derived(await this.idOf(target), options);
+    const id = await this.queryId(target);
+    return id === undefined ? emptyGraph() : this.records.derived(id, options);
+  }
+
+  /** A query never writes: a dataset of a read-only pool with no record has no lineage. */
+  private async queryId(target: RecordTarget): Promise<string | undefined> {
+    if (target instanceof Dataset && target.context.readOnly) return (await this.records.recordOfDataset(target.path))?.id;
+    return this.idOf(target);
   }
 
   /** Mark `target` and everything downstream stale; datasets among them are flagged for their readers (onStale). */
@@ -88,6 +101,8 @@ export class PoolProvenance {
   private async flagDatasets(records: ProvenanceRecord[], flag: (record: ProvenanceRecord) => unknown): Promise<void> {
     const context = this.anchor?.context;
     if (!context || context.readOnly) return;
+    // In a repository pool the plain contents are no version's data: records are marked, nothing else.
+    if ((await context.store.get(REPO_MARKER_KEY)) !== undefined) return;
     const root = new Group(context, "", {}, () => 8);
     for (const record of records) {
       if (record.data.dataset === undefined || record.kind !== "dataset") continue;

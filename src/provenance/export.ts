@@ -10,7 +10,7 @@ const NS = { dosna: "https://github.com/dosna/dosna/ns#", rec: "urn:dosna:record
 type Bundle = Record<string, Record<string, Record<string, unknown>>>;
 
 export function toProvJson(graph: ProvenanceGraph): Record<string, unknown> {
-  const doc: Bundle = { entity: {}, activity: {}, agent: {}, used: {}, wasGeneratedBy: {}, wasDerivedFrom: {}, wasAssociatedWith: {}, wasInvalidatedBy: {} };
+  const doc: Bundle = { entity: {}, activity: {}, agent: {}, used: {}, wasGeneratedBy: {}, wasDerivedFrom: {}, wasAssociatedWith: {}, wasInvalidatedBy: {}, wasInformedBy: {} };
   let relation = 0;
   const add = (kind: string, value: Record<string, unknown>) => (doc[kind][`_:r${++relation}`] = value);
   const isRun = (r: ProvenanceRecord | undefined) => r?.kind === "run";
@@ -32,19 +32,32 @@ export function toProvJson(graph: ProvenanceGraph): Record<string, unknown> {
     }
     const activity = activityOf(record);
     if (activity) add("wasAssociatedWith", { "prov:activity": activity, "prov:agent": agent });
-    if (!isRun(record) && activity) add("wasGeneratedBy", { "prov:entity": `rec:${data.id}`, "prov:activity": activity, "prov:time": data.time });
+    // PROV allows one generation per entity: a run it came out of, else its own dosna operation.
+    const generatingRun = isRun(record) ? undefined : data.inputs.map((id) => graph.records[id]).find((input) => isRun(input));
+    if (generatingRun) add("wasGeneratedBy", { "prov:entity": `rec:${data.id}`, "prov:activity": `rec:${generatingRun.id}` });
+    else if (!isRun(record) && activity) add("wasGeneratedBy", { "prov:entity": `rec:${data.id}`, "prov:activity": activity, "prov:time": data.time });
     for (const inputId of data.inputs) {
       const input = graph.records[inputId];
       if (!input) continue;
-      if (isRun(input) && !isRun(record)) add("wasGeneratedBy", { "prov:entity": `rec:${data.id}`, "prov:activity": `rec:${input.id}` });
+      if (isRun(input) && isRun(record)) add("wasInformedBy", { "prov:informed": `rec:${data.id}`, "prov:informant": `rec:${input.id}` });
       else if (!isRun(input)) {
         if (activity) add("used", { "prov:activity": activity, "prov:entity": `rec:${input.id}` });
         if (!isRun(record)) add("wasDerivedFrom", { "prov:generatedEntity": `rec:${data.id}`, "prov:usedEntity": `rec:${input.id}` });
       }
     }
     if (data.stale && !isRun(record)) {
-      const invalidation = `rec:${data.id}.invalidation`;
-      doc.activity[invalidation] = { "prov:label": `invalidated: ${data.stale.reason}`, "prov:startTime": data.stale.at };
+      // One invalidation call is one activity, associated with who ran it.
+      const invalidation = `rec:${data.stale.source}.invalidation.${data.stale.at.replace(/[^0-9]/g, "")}`;
+      if (!doc.activity[invalidation]) {
+        doc.activity[invalidation] = {
+          "prov:label": `invalidated: ${data.stale.reason}`,
+          "prov:startTime": data.stale.at,
+          ...(data.stale.action ? { "dosna:action": data.stale.action } : {}),
+        };
+        const by = `agent:${encodeURIComponent(`${data.stale.by.user}@${data.stale.by.host}`)}`;
+        doc.agent[by] = { "prov:type": { $: "prov:Person", type: "prov:QUALIFIED_NAME" }, "prov:label": `${data.stale.by.user}@${data.stale.by.host}` };
+        add("wasAssociatedWith", { "prov:activity": invalidation, "prov:agent": by });
+      }
       add("wasInvalidatedBy", { "prov:entity": `rec:${data.id}`, "prov:activity": invalidation, "prov:time": data.stale.at });
     }
   }

@@ -6,5 +6,5 @@
 export { Provenance, ProvenanceRecord, KNOWN_KINDS, type ProvenanceGraph, type RecordInput, type RecordQuery } from "./provenance.js";
 export { provenance, withProvenance, installProvenance, copyProvenance, PoolProvenance, datasetRecord, contentVersion, type RecordTarget } from "./capture.js";
 export { toProvJson, toMermaid } from "./export.js";
-export type { ProvenanceRecordData, TagInput, TagValue } from "./records.js";
+export { TAG_TYPES, type ProvenanceRecordData, type TagInput, type TagValue } from "./records.js";
 export { installVersionCapture } from "./capture-versions.js";

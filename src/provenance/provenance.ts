@@ -187,8 +187,9 @@ export class Provenance {
   /** The newest record about dataset `path`, if any. */
   async recordOfDataset(path: string): Promise<ProvenanceRecord | undefined> {
     const ids = (await this.listIds(INDEX.dataset(path))).sort();
+    // A corrupt newest record is an error (CorruptMetadataError naming it), not silently passed over.
     for (const id of ids.reverse()) {
-      const found = await this.read(id).catch(() => undefined);
+      const found = await this.read(id);
       if (found && found.data.dataset === path) return new ProvenanceRecord(this, found.data);
     }
     return undefined;

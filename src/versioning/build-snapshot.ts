@@ -13,6 +13,7 @@ export interface CommitInfo {
   author: Author;
   time: string;
   metadata: Record<string, unknown>;
+  history?: string[];
 }
 
 export type ManifestWriter = (manifest: Omit<Manifest, "format" | "version">) => Promise<string>;

@@ -32,6 +32,8 @@ export const snapshotSchema = z
     author: authorSchema,
     time: z.string(),
     metadata: z.record(z.string(), z.unknown()),
+    /** Up to 100 first-parent ancestors, nearest first (lets `log` fetch history in parallel). */
+    history: z.array(z.string()).optional(),
     nodes: z.record(z.string(), nodeEntrySchema),
   })
   .strict();

@@ -5,6 +5,7 @@
  * The layout is specified in docs/versioning.md.
  */
 import { userInfo } from "node:os";
+import pLimit from "p-limit";
 import { AlreadyExistsError, ConflictError, NotFoundError, PreconditionFailedError, ReadOnlyError, ValidationError } from "../errors.js";
 import { metadataKey } from "../format/index.js";
 import { forEachLimited } from "../core/concurrency.js";
@@ -47,6 +48,8 @@ import { conditionalSupportOf } from "../core/optimistic.js";
 import { MergeConflictError, Session } from "./session.js";
 
 export const MAIN_BRANCH = "main";
+/** First-parent ancestors a snapshot lists, so that `log` fetches history in parallel. */
+const HISTORY_LENGTH = 100;
 
 export interface CheckoutOptions {
   branch?: string;
@@ -263,8 +266,11 @@ export class Repository {
     const seen = new Set([head.id]);
     const found: Snapshot[] = [];
     let frontier: Snapshot[] = [head];
+    const prefetch = pLimit(Math.max(1, this.pool.njobs));
     while (frontier.length > 0 && found.length < limit) {
       found.push(...frontier);
+      // Each snapshot lists up to 100 first-parent ancestors: fetch them in parallel, not one generation at a time.
+      for (const id of frontier.flatMap((s) => s.history ?? [])) if (!seen.has(id) && !this.#snapshots.has(id)) void prefetch(() => this.readSnapshot(id).catch(() => undefined));
       const next = frontier.flatMap((s) => s.parents).filter((id) => !seen.has(id) && (seen.add(id), true));
       frontier = await Promise.all(next.map((id) => this.readSnapshot(id)));
     }
@@ -302,11 +308,12 @@ export class Repository {
     for (const [path, chunks] of changes.chunks) {
       if (!(path in a.nodes) || !(path in b.nodes)) continue;
       const d = datasetDiff(path);
-      const beforeKeys = new Set(await new SessionStore(this.pool.store, a, this.#manifests, "", false).chunkKeysOf(path));
+      // Only the changed keys are looked up in the older version (their manifests are cached by changesBetween).
+      const before = new SessionStore(this.pool.store, a, this.#manifests, "", false);
       for (const [key, ref] of chunks) {
         const index = (key.match(/\d+/g) ?? []).map(Number);
         if (ref === null) d.chunks.removed.push(index);
-        else if (beforeKeys.has(key)) d.chunks.changed.push(index);
+        else if ((await before.objectKeyOf(path, key)) !== undefined) d.chunks.changed.push(index);
         else d.chunks.added.push(index);
       }
       for (const list of Object.values(d.chunks)) list.sort(compareIndex);
@@ -463,9 +470,9 @@ export class Repository {
     };
     const rewritten: string[] = [];
     for (const snapshot of all.values()) {
-      if (expired.has(snapshot.id) || !snapshot.parents.some((p) => expired.has(p))) continue;
+      if (expired.has(snapshot.id) || ![...snapshot.parents, ...(snapshot.history ?? [])].some((p) => expired.has(p))) continue;
       const parents = [...new Set(snapshot.parents.flatMap((p) => keptAncestors(p)))];
-      const updated: Snapshot = { ...snapshot, parents };
+      const updated: Snapshot = { ...snapshot, parents, ...(snapshot.history ? { history: snapshot.history.filter((id) => !expired.has(id)) } : {}) };
       await this.pool.store.set(snapshotKey(snapshot.id), encodeObject(updated));
       this.#snapshots.set(snapshot.id, Promise.resolve(updated));
       rewritten.push(snapshot.id);
@@ -600,11 +607,13 @@ export class Repository {
   /** Write the manifests and the snapshot object of `base` + `changes` (nothing points at it yet). */
   async writeSnapshot(base: Snapshot, changes: ChangeSet, info: { parents: string[]; message: string; author: Author; metadata: Record<string, unknown> }): Promise<Snapshot> {
     const id = newObjectId();
+    const firstParent = info.parents[0];
+    const history = firstParent === undefined ? [] : [firstParent, ...(firstParent === base.id ? (base.history ?? []) : []).slice(0, HISTORY_LENGTH - 1)];
     const snapshot = await buildSnapshot(base, changes, this.#manifests.load, async (manifest) => {
       const manifestId = newObjectId();
       await this.putImmutable(manifestKey(manifestId), encodeObject({ format: "dosna-manifest", version: 1, ...manifest }));
       return manifestId;
-    }, { id, parents: info.parents, message: info.message, author: parseAuthor(info.author), time: new Date().toISOString(), metadata: info.metadata });
+    }, { id, parents: info.parents, message: info.message, author: parseAuthor(info.author), time: new Date().toISOString(), metadata: info.metadata, history });
     await this.putImmutable(snapshotKey(id), encodeObject(snapshot));
     this.#snapshots.set(id, Promise.resolve(snapshot));
     return snapshot;

@@ -57,7 +57,7 @@ describe("cp", () => {
 
   it("carries a dataset's provenance along: its lineage, and a record of the copy", async () => {
     const derived = await (await source.getDataset("a")).map(function doubled(chunk) {
-      return chunk.data.map((v) => v * 2);
+      return (chunk.data as Float64Array).map((v) => v * 2);
     }, "a-doubled");
     const origin = await derived.provenanceRecord();
     await dosnaOk(["cp", "src/a-doubled", "carried::d"], { cwd: dir });
