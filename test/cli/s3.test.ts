@@ -33,9 +33,12 @@ describe.skipIf(!s3)("dosna on S3", () => {
     await rmDir(dir, { recursive: true, force: true });
   });
 
+  /** The hierarchy's objects (cp carries provenance under .dosna/ too; test/cli/cp.test.ts checks it). */
   async function contents(store: Store, prefix = ""): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for await (const key of store.list(prefix)) out.set(key.slice(prefix.length), Buffer.from((await store.get(key))!).toString("base64"));
+    for await (const key of store.list(prefix)) {
+      if (!key.startsWith(".dosna/")) out.set(key.slice(prefix.length), Buffer.from((await store.get(key))!).toString("base64"));
+    }
     return out;
   }
 
