@@ -135,8 +135,9 @@ for (const transport of TRANSPORTS) {
       const error = await expectError(() => operation(cluster), StorageError, [`cannot connect to the S3 endpoint ${endpoint}`, "ECONNREFUSED"]);
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(retryWindowMs);
-      // The window, plus at most the 3 backoff waits (< 100 + 200 + 400 ms) if they outlast it.
-      expect(elapsed).toBeLessThan(retryWindowMs + 700 + 1_000);
+      // The window, plus at most the 3 backoff waits (< 100 + 200 + 400 ms) if they outlast it; the
+      // slack is wide because a loaded 2-core machine delays timers (seen: +1.3 s under load 10).
+      expect(elapsed).toBeLessThan(retryWindowMs + 700 + 4_000);
       expectNoSecret(error, secret);
     });
   });
