@@ -11,11 +11,12 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
-import { StaleDataError, ValidationError } from "../errors.js";
+import { NotFoundError, StaleDataError, ValidationError } from "../errors.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import type { Store } from "../store/store.js";
 import { REPO_MARKER_KEY } from "../versioning/layout.js";
+import { SessionStore } from "../versioning/session-store.js";
 import { Provenance, type ProvenanceGraph, type ProvenanceRecord, type RecordInput } from "./provenance.js";
 
 function emptyGraph(): ProvenanceGraph {
@@ -46,6 +47,15 @@ export class PoolProvenance {
   ) {}
 
   async record(input: Omit<RecordInput, "inputs" | "outputs"> & { inputs?: RecordTarget[]; outputs?: RecordTarget[] }): Promise<ProvenanceRecord> {
+    // Every named record must exist before a dataset's record is made: a refused record stores nothing.
+    for (const target of [...(input.inputs ?? []), ...(input.outputs ?? [])]) {
+      if (target instanceof Dataset) continue;
+      const id = await this.idOf(target);
+      await this.records.get(id).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+        throw new NotFoundError(`provenance record ${JSON.stringify(input.name)} names record ${id}, which does not exist in ${this.records.where}; nothing was recorded`);
+      });
+    }
     return this.records.record({ ...input, inputs: await this.ids(input.inputs ?? []), outputs: await this.ids(input.outputs ?? []) });
   }
 
@@ -77,12 +87,14 @@ export class PoolProvenance {
   async invalidate(target: RecordTarget, reason: string, options: { action?: string } = {}): Promise<ProvenanceRecord[]> {
     const marked = await this.records.invalidate(await this.idOf(target), reason, options);
     await this.flagDatasets(marked, (record) => ({ reason, at: record.stale!.at, by: record.stale!.by, source: record.stale!.source, ...(options.action ? { action: options.action } : {}) }));
+    if (target instanceof Dataset) await target.refresh();
     return marked;
   }
 
   async revalidate(target: RecordTarget): Promise<ProvenanceRecord[]> {
     const cleared = await this.records.revalidate(await this.idOf(target));
     await this.flagDatasets(cleared, () => undefined);
+    if (target instanceof Dataset) await target.refresh();
     return cleared;
   }
 
@@ -128,8 +140,8 @@ export async function datasetRecord(ds: Dataset, records: Provenance): Promise<P
  * metadata and the keys of its stored chunks (one LIST; chunk bytes are not read).
  */
 export async function contentVersion(ds: Dataset): Promise<string> {
-  const store = ds.context.store as Store & { base?: { id?: string } };
-  if (typeof store.base?.id === "string") return `snapshot:${store.base.id}`;
+  const store = ds.context.store;
+  if (store instanceof SessionStore) return `snapshot:${store.base.id}`;
   const hash = createHash("sha256");
   hash.update((await store.get(ds.path === "" ? "zarr.json" : `${ds.path}/zarr.json`)) ?? new Uint8Array());
   const keys: string[] = [];
@@ -172,8 +184,7 @@ function functionIdentity(fn: unknown): { function: string; sourceHash: string }
 
 /** Sessions of a repository record their versions through commits, not here (their store holds only Zarr keys). */
 function captures(ds: Dataset): boolean {
-  const store = ds.context.store as Store & { base?: unknown; changes?: unknown };
-  return !ds.context.readOnly && ds.context.provenance !== false && store.base === undefined;
+  return !ds.context.readOnly && ds.context.provenance !== false && !(ds.context.store instanceof SessionStore);
 }
 
 async function recordOperation(operation: string, ds: Dataset, output: Dataset, activity: Record<string, unknown>, inputs: Dataset[]): Promise<void> {
@@ -251,8 +262,11 @@ export function installProvenance(): void {
       return provenance(this).revalidate(this);
     },
     async isStale(this: Dataset) {
+      // What reads go by (the flag in zarr.json), or, where flags are not written, the newest record.
+      await this.refresh();
+      if ((this.attrs.get("dosna") as { stale?: unknown } | undefined)?.stale !== undefined) return true;
       const record = await provenance(this).records.recordOfDataset(this.path);
-      return record?.stale !== undefined;
+      return record?.stale !== undefined && (await this.context.store.get(REPO_MARKER_KEY)) !== undefined;
     },
   };
   for (const [name, value] of Object.entries(methods)) Object.defineProperty(Dataset.prototype, name, { value, writable: true, configurable: true });

@@ -124,7 +124,7 @@ export class ProvenanceRecord {
 export class Provenance {
   constructor(
     readonly store: Store,
-    private readonly where: string,
+    readonly where: string,
   ) {}
 
   /** Record something: a run, a model, a file, a dataset. Every input must exist; outputs get this record as an input. */
@@ -160,7 +160,7 @@ export class Provenance {
       const found = await this.read(id);
       if (!found) throw new NotFoundError(`provenance record ${id} does not exist in ${this.where}`);
       const changed = change(structuredClone(found.data));
-      const next: ProvenanceRecordData = { ...changed, id, revision: found.data.revision + 1, updated: new Date().toISOString() };
+      const next = this.checkUpdate({ ...changed, id, revision: found.data.revision + 1, updated: new Date().toISOString() });
       if (options.linking === undefined) await this.refuseCycles(next);
       await this.store.set(historyKey(id, found.data.revision), encoder.encode(JSON.stringify(found.data)));
       await this.store.set(recordKey(id), encoder.encode(JSON.stringify(next)), { ifMatch: found.version });
@@ -168,6 +168,24 @@ export class Provenance {
       result = next;
     });
     return new ProvenanceRecord(this, result!);
+  }
+
+  /** An update's result must still be a valid record: typed tags of their declared type, JSON parameters. */
+  private checkUpdate(next: ProvenanceRecordData): ProvenanceRecordData {
+    const what = `provenance record ${next.id}`;
+    for (const [name, tag] of Object.entries(next.tags ?? {})) {
+      if (tag === null || typeof tag !== "object" || !("type" in tag)) {
+        throw new ValidationError(`tag "${name}" of ${what}: an update must give typed tags ({ type, value }), got ${JSON.stringify(tag)}`);
+      }
+    }
+    next.tags = normaliseTags(next.tags, what);
+    if (next.activity?.parameters !== undefined) requireJson(next.activity.parameters, `parameters of ${what}`);
+    const parsed = recordSchema.safeParse(next);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ValidationError(`${what} would not be valid after the update: ${issue?.path.join(".")}: ${issue?.message}`);
+    }
+    return parsed.data;
   }
 
   async history(id: string): Promise<ProvenanceRecord[]> {
@@ -235,6 +253,11 @@ export class Provenance {
   async invalidate(id: string, reason: string, options: { action?: string } = {}): Promise<ProvenanceRecord[]> {
     if (typeof reason !== "string" || reason.trim() === "") throw new ValidationError("invalidate needs a reason (a non-empty string)");
     const graph = await this.derived(id);
+    if (graph.problems.length > 0) {
+      throw new CorruptMetadataError(
+        `cannot invalidate ${id}: records downstream of it cannot be read, so what they lead to is unknown (${graph.problems.map((p) => p.message).join("; ")}); nothing was marked`,
+      );
+    }
     const stale = { reason, at: new Date().toISOString(), by: agent(), source: id, ...(options.action ? { action: options.action } : {}) };
     const marked: ProvenanceRecord[] = [];
     for (const recordId of Object.keys(graph.records)) marked.push(await this.update(recordId, (current) => ({ ...current, stale }), { linking: "" }));
@@ -281,17 +304,21 @@ export class Provenance {
     let frontier = [root];
     for (let step = 0; step < depth && frontier.length > 0; step++) {
       const found = (await Promise.all(frontier.map(neighbours))).flat();
-      graph.edges.push(...found.map((f) => f.edge));
       const fresh = unique(found.map((f) => f.next)).filter((id) => !(id in graph.records));
-      const read = await Promise.all(
+      const read = new Map<string, ProvenanceRecord>();
+      await Promise.all(
         fresh.map((id) =>
           this.read(id).then(
-            (r) => (r ? new ProvenanceRecord(this, r.data) : (graph.problems.push({ id, message: `provenance record ${id} is missing from ${this.where}` }), undefined)),
-            (error: unknown) => (graph.problems.push({ id, message: (error as Error).message }), undefined),
+            (r) => (r ? read.set(id, new ProvenanceRecord(this, r.data)) : graph.problems.push({ id, message: `provenance record ${id} is missing from ${this.where}` })),
+            (error: unknown) => graph.problems.push({ id, message: (error as Error).message }),
           ),
         ),
       );
-      frontier = read.filter((r): r is ProvenanceRecord => r !== undefined);
+      // An edge holds only while `to` still lists `from` among its inputs (an update may have dropped it).
+      const holds = (e: { from: string; to: string }) => (read.get(e.to) ?? graph.records[e.to])?.data.inputs.includes(e.from) ?? false;
+      const accepted = found.filter((f) => holds(f.edge));
+      graph.edges.push(...accepted.map((f) => f.edge));
+      frontier = unique(accepted.map((f) => f.next)).flatMap((id) => (read.has(id) ? [read.get(id)!] : []));
       for (const record of frontier) graph.records[record.id] = record;
     }
     graph.edges = uniqueEdges(graph.edges.filter((e) => e.from in graph.records && e.to in graph.records));
@@ -355,7 +382,9 @@ export class Provenance {
     const prefixes = [
       ...data.inputs.filter((i) => !previous?.inputs.includes(i)).map(INDEX.usedBy),
       ...(data.dataset !== undefined && data.dataset !== previous?.dataset ? [INDEX.dataset(data.dataset)] : []),
-      ...(previous ? [] : [INDEX.kind(data.kind), INDEX.name(data.name), INDEX.day(data.time.slice(0, 10))]),
+      ...(data.kind !== previous?.kind ? [INDEX.kind(data.kind)] : []),
+      ...(data.name !== previous?.name ? [INDEX.name(data.name)] : []),
+      ...(previous ? [] : [INDEX.day(data.time.slice(0, 10))]),
       ...Object.entries(data.tags)
         .filter(([name, value]) => previous?.tags[name]?.value !== value.value || previous?.tags[name]?.type !== value.type)
         .map(([name, value]) => INDEX.tag(name, value)),
