@@ -26,6 +26,13 @@ function emptyGraph(): ProvenanceGraph {
 const byStore = new WeakMap<Store, Provenance>();
 const capturing = new AsyncLocalStorage<true>();
 const warnedStale = new WeakMap<Store, Set<string>>();
+/** Datasets this process invalidated or revalidated, by store and path: every open handle reads it. */
+const staleHere = new WeakMap<Store, Map<string, StaleFlag | undefined>>();
+interface StaleFlag {
+  reason: string;
+  at: string;
+  source: string;
+}
 
 /** Something a record can point at: a record, its id, or a dataset (its newest record, made if it has none). */
 export type RecordTarget = string | { id: string } | Dataset;
@@ -121,6 +128,9 @@ export class PoolProvenance {
       const ds = await root.getDataset(record.data.dataset).catch(() => undefined);
       if (!ds) continue;
       const value = flag(record);
+      let known = staleHere.get(context.store);
+      if (!known) staleHere.set(context.store, (known = new Map()));
+      known.set(record.data.dataset, value as StaleFlag | undefined);
       const current = (ds.attrs.get("dosna") as Record<string, unknown> | undefined) ?? {};
       const { stale: _old, ...rest } = current;
       const next = value === undefined ? rest : { ...rest, stale: value };
@@ -279,7 +289,9 @@ function paramsOf(options: unknown): { parameters?: unknown } {
 
 /** Reads of a dataset flagged stale: warn once per dataset (default), ignore, or fail (pool option onStale). */
 function checkStale(ds: Dataset): void {
-  const stale = (ds.attrs.get("dosna") as { stale?: { reason: string; at: string; source: string } } | undefined)?.stale;
+  // What this process marked wins over a handle's cached metadata (opened before the invalidation).
+  const known = staleHere.get(ds.context.store);
+  const stale = known?.has(ds.path) ? known.get(ds.path) : (ds.attrs.get("dosna") as { stale?: StaleFlag } | undefined)?.stale;
   if (!stale) return;
   const policy = ds.context.onStale ?? "warn";
   if (policy === "ignore") return;

@@ -216,9 +216,18 @@ export class Provenance {
   /** Records by kind, name, dataset, tag value and time range (the most selective index is listed, the rest filtered). */
   async find(query: RecordQuery): Promise<ProvenanceRecord[]> {
     const tag = query.tag ? normaliseTags({ [query.tag.name]: query.tag.value }, "the query")[query.tag.name] : undefined;
+    // A plain whole number matches integer and float tags alike (3 and 3.0 are one number).
+    const tagValues = tag?.type === "integer" && typeof query.tag!.value === "number" ? [tag, { type: "float" as const, value: tag.value }] : tag ? [tag] : [];
     let ids: string[];
-    if (tag) ids = await this.listIds(INDEX.tag(query.tag!.name, tag));
-    else if (query.dataset !== undefined) ids = await this.listIds(INDEX.dataset(query.dataset));
+    if (tag) {
+      ids = (await Promise.all(tagValues.map((value) => this.listIds(INDEX.tag(query.tag!.name, value))))).flat();
+      // With a kind or name too, read only the records in both indexes.
+      const other = query.name !== undefined ? INDEX.name(query.name) : query.kind !== undefined ? INDEX.kind(query.kind) : undefined;
+      if (other) {
+        const also = new Set(await this.listIds(other));
+        ids = ids.filter((id) => also.has(id));
+      }
+    } else if (query.dataset !== undefined) ids = await this.listIds(INDEX.dataset(query.dataset));
     else if (query.name !== undefined) ids = await this.listIds(INDEX.name(query.name));
     else if (query.kind !== undefined) ids = await this.listIds(INDEX.kind(query.kind));
     else ids = await this.idsByDays(query.from, query.to);
@@ -232,7 +241,7 @@ export class Provenance {
     return records
       .filter((r) => (query.kind === undefined || r.kind === query.kind) && (query.name === undefined || r.name === query.name))
       .filter((r) => query.dataset === undefined || r.dataset === query.dataset)
-      .filter((r) => !tag || (r.tags[query.tag!.name]?.type === tag.type && r.tags[query.tag!.name]?.value === tag.value))
+      .filter((r) => !tag || tagValues.some((t) => r.tags[query.tag!.name]?.type === t.type && r.tags[query.tag!.name]?.value === t.value))
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map((data) => new ProvenanceRecord(this, data));
   }

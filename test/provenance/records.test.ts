@@ -656,6 +656,32 @@ for (const kind of backendKinds) {
         expect(readFails).toBe(await strict.isStale());
       });
 
+      // Other handles of a dataset this process invalidated were opened before it: they see it too.
+      it("every handle in this process sees an invalidation, not only the one it was called on", async () => {
+        const strict = await reopen(await freshPool(), { onStale: "error" });
+        const raw = await written(strict, "raw");
+        const peaks = await raw.map(function keep(c) {
+          return c;
+        }, "peaks");
+        const held = await strict.getDataset("raw");
+        await raw.invalidate("bad");
+        await expectError(() => peaks.get(":"), dn.StaleDataError, ["bad"]);
+        await expectError(() => held.get(":"), dn.StaleDataError, ["bad"]);
+        await raw.revalidate();
+        await peaks.get(":");
+        await held.get(":");
+      });
+
+      // A float tag of a whole value is found by the plain number, and a tag search with a kind
+      // reads only the records in both indexes.
+      it("find: a whole float tag by its plain number; tag and kind intersect their indexes", async () => {
+        const prov = dn.provenance(await freshPool());
+        const float = await prov.record({ kind: "model", name: "m", tags: { threshold: { type: "float", value: 3 } } });
+        const integer = await prov.record({ kind: "run", name: "r", tags: { threshold: 3 } });
+        expect((await prov.find({ tag: { name: "threshold", value: 3 } })).map((r) => r.id).sort()).toEqual([float.id, integer.id].sort());
+        expect((await prov.find({ kind: "model", tag: { name: "threshold", value: 3 } })).map((r) => r.id)).toEqual([float.id]);
+      });
+
       // A corrupt record in the middle stops an invalidation silently: what lies beyond it stays
       // fresh, though `index/used-by/<corrupt id>/` names it, and invalidate() reports nothing.
       it("invalidation reaches records downstream of a corrupt one (or reports that it could not)", async () => {
