@@ -74,7 +74,7 @@ export function looksLikePath(text: string): boolean {
  * "tmp" and prefix "data.h5"; on a directory cluster, ROOT/tmp/data.h5).
  */
 export function poolNameOfPlain(text: string): string {
-  return text.replace(/^\/+/, "").replace(/\/+$/, "");
+  return trimSlashes(text);
 }
 
 export function localPathOfFileUrl(text: string): string {

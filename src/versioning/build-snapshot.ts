@@ -3,7 +3,7 @@
  * and a new manifest for every block whose chunks changed (the others are shared with the base).
  */
 import { blockOfChunkKey } from "./blocks.js";
-import type { ChangeSet, ManifestLoader } from "./changes.js";
+import { type ChangeSet, type ManifestLoader, manifestsFrom } from "./changes.js";
 import type { Author, ChunkRef, Manifest, ManifestRef, NodeEntry, Snapshot } from "./objects.js";
 
 export interface CommitInfo {
@@ -25,8 +25,7 @@ export async function buildSnapshot(base: Snapshot, changes: ChangeSet, load: Ma
       delete nodes[path];
       continue;
     }
-    const manifests =
-      change.chunksFrom === "inherit" ? base.nodes[path]?.manifests : change.chunksFrom === "fresh" ? undefined : change.chunksFrom;
+    const manifests = manifestsFrom(change, base.nodes[path]);
     nodes[path] = manifests && Object.keys(manifests).length > 0 ? { zarr: change.zarr, manifests: { ...manifests } } : { zarr: change.zarr };
   }
   await Promise.all(

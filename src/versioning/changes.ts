@@ -17,6 +17,11 @@ export interface NodeChange {
   chunksFrom: "inherit" | "fresh" | Record<string, ManifestRef>;
 }
 
+/** The manifests a changed node starts from, given the same path's entry in the base snapshot. */
+export function manifestsFrom(change: NodeChange, base: NodeEntry | undefined): Record<string, ManifestRef> | undefined {
+  return change.chunksFrom === "inherit" ? base?.manifests : change.chunksFrom === "fresh" ? undefined : change.chunksFrom;
+}
+
 export interface ChangeSet {
   /** Node path → its new metadata, or null when the node is removed (with everything in it). */
   nodes: Map<string, NodeChange | null>;

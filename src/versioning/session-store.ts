@@ -27,7 +27,7 @@ import {
   type VersionedBytes,
 } from "../store/store.js";
 import { blockOfChunkKey } from "./blocks.js";
-import { type ChangeSet, emptyChangeSet, type ManifestLoader } from "./changes.js";
+import { type ChangeSet, emptyChangeSet, type ManifestLoader, manifestsFrom } from "./changes.js";
 import { newObjectId } from "../core/object-ids.js";
 import { chunkObjectKey, REPO_PREFIX } from "./layout.js";
 import type { ChunkRef, ManifestRef, Snapshot } from "./objects.js";
@@ -230,8 +230,7 @@ export class SessionStore implements Store {
       const entry = this.#base.nodes[path];
       return entry ? { zarr: entry.zarr, manifests: entry.manifests } : undefined;
     }
-    const manifests = change.chunksFrom === "inherit" ? this.#base.nodes[path]?.manifests : change.chunksFrom === "fresh" ? undefined : change.chunksFrom;
-    return { zarr: change.zarr, manifests };
+    return { zarr: change.zarr, manifests: manifestsFrom(change, this.#base.nodes[path]) };
   }
 
   /** The backing store's key of a chunk's object in this version, if the chunk is stored. */
@@ -275,19 +274,22 @@ export class SessionStore implements Store {
   }
 
   private async chunkRef(path: string, chunk: string): Promise<ChunkRef | undefined> {
-    const changed = this.#changes.chunks.get(path);
-    if (changed?.has(chunk)) return changed.get(chunk) ?? undefined;
-    const ref = this.liveNode(path)?.manifests?.[blockOfChunkKey(chunk)];
-    if (!ref) return undefined;
-    return (await this.manifests.load(ref.id, path)).get(chunk);
+    const found = this.locateChunk(path, chunk);
+    return "manifest" in found ? (await this.manifests.load(found.manifest, path)).get(chunk) : found.ref;
   }
 
   /** chunkRef without waiting: the manifest it needs has been loaded by an earlier chunkRef. */
   private chunkRefNow(path: string, chunk: string): ChunkRef | undefined {
+    const found = this.locateChunk(path, chunk);
+    return "manifest" in found ? this.manifests.peek(found.manifest)?.get(chunk) : found.ref;
+  }
+
+  /** A chunk's entry when the session's changes settle it (or no manifest lists it), else the manifest to look in. */
+  private locateChunk(path: string, chunk: string): { ref: ChunkRef | undefined } | { manifest: string } {
     const changed = this.#changes.chunks.get(path);
-    if (changed?.has(chunk)) return changed.get(chunk) ?? undefined;
+    if (changed?.has(chunk)) return { ref: changed.get(chunk) ?? undefined };
     const ref = this.liveNode(path)?.manifests?.[blockOfChunkKey(chunk)];
-    return ref ? this.manifests.peek(ref.id)?.get(chunk) : undefined;
+    return ref ? { manifest: ref.id } : { ref: undefined };
   }
 
   private chunkChangesOf(path: string): Map<string, ChunkRef | null> {
