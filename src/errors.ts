@@ -58,3 +58,9 @@ export class AbortedError extends DosnaError {}
 
 /** A read of a dataset that was invalidated (provenance), with the pool option onStale: "error". */
 export class StaleDataError extends DosnaError {}
+
+/** A chunk-wise job that failed on an engine (a worker thread or a `dosna worker`): names the function, the chunk and the worker. */
+export class ComputeError extends DosnaError {}
+
+/** The queue engine's Redis cannot be reached, refused the password, or lost the job's state. */
+export class QueueError extends DosnaError {}

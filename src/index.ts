@@ -70,9 +70,29 @@ export {
 } from "./provenance/index.js";
 // The .npy transfers that record their provenance.
 export { importNpy, exportNpy } from "./provenance/capture-files.js";
+// Compute: functions by name, engines (local, threads, a BullMQ queue of `dosna worker`s).
+export {
+  registerFunction,
+  unregisterFunction,
+  registeredFunctionNames,
+  loadFunctions,
+  QueueWorker,
+  listJobs,
+  redactRedisUrl,
+  type RegisteredFunction,
+  type ChunkContext,
+  type RegisterOptions,
+  type QueueWorkerOptions,
+  type JobSummary,
+} from "./compute/index.js";
+export { parseEngineText, type EngineSpec, type QueueEngineSpec } from "./core/engine-spec.js";
+export type { ComputeOptions, ChunkTransform } from "./core/dataset.js";
+import { installCompute } from "./compute/index.js";
 import { installProvenance, installVersionCapture } from "./provenance/index.js";
-// Explicit wiring of the layer above core/: provenance capture wraps Dataset's operations and
-// repository commits and merges.
+// Explicit wiring of the layers above core/: compute lets map/apply/clear run named functions on
+// engines; provenance capture then wraps Dataset's operations (so a distributed map is recorded
+// once, as a local one) and repository commits and merges.
+installCompute();
 installProvenance();
 installVersionCapture();
 export {

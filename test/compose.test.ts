@@ -1,8 +1,10 @@
 /**
- * docker-compose.yml (MinIO for users). There is no Docker engine in CI, so this checks the file
- * itself: it parses (our strict subset parser, cross-checked with PyYAML when python3 has it), the
- * services, ports bound to 127.0.0.1, the healthcheck the bucket creation waits for, and that the
- * env vars documented in its comments match its credentials and configure a valid dosna Cluster.
+ * docker-compose.yml (MinIO, Redis and dosna workers for users). There is no Docker engine in CI, so
+ * this checks the file itself: it parses (our strict subset parser, cross-checked with PyYAML when
+ * python3 has it), the services, ports bound to 127.0.0.1, the healthchecks the bucket creation and
+ * the workers wait for, the worker's command (with Dockerfile.worker's ENTRYPOINT) and credentials,
+ * and that the env vars documented in its comments match its credentials and configure a valid
+ * dosna Cluster.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -13,6 +15,8 @@ import { parseYamlSubset, YamlSubsetError, type YamlValue } from "./helpers/mini
 
 const PATH = new URL("../docker-compose.yml", import.meta.url);
 const TEXT = readFileSync(PATH, "utf8");
+const DOCKERFILE = readFileSync(new URL("../Dockerfile.worker", import.meta.url), "utf8");
+const DOCKERIGNORE = readFileSync(new URL("../.dockerignore", import.meta.url), "utf8");
 
 type Doc = { [key: string]: YamlValue };
 const asMap = (v: YamlValue | undefined, what: string): Doc => {
@@ -56,7 +60,19 @@ const services = asMap(doc.services, "services");
 const minio = asMap(services.minio, "services.minio");
 const createBucket = asMap(services["create-bucket"], "services.create-bucket");
 const minioEnv = asMap(minio.environment, "minio.environment");
+const redis = asMap(services.redis, "services.redis");
+const worker = asMap(services.worker, "services.worker");
+const workerEnv = asMap(worker.environment, "worker.environment");
 const env = documentedEnv(TEXT);
+
+/** The exec-form (JSON array) ENTRYPOINT of a Dockerfile. */
+function dockerEntrypoint(text: string): string[] {
+  const lines = text.split("\n").filter((line) => /^\s*ENTRYPOINT\b/i.test(line));
+  expect(lines, "exactly one ENTRYPOINT").toHaveLength(1);
+  const entrypoint: unknown = JSON.parse(lines[0].replace(/^\s*ENTRYPOINT\s+/i, ""));
+  expect(Array.isArray(entrypoint) && entrypoint.every((a) => typeof a === "string"), "ENTRYPOINT is exec form").toBe(true);
+  return entrypoint as string[];
+}
 
 describe("docker-compose.yml", () => {
   it("parses as YAML, and PyYAML (when present) reads the same document", () => {
@@ -76,8 +92,8 @@ describe("docker-compose.yml", () => {
     expect(parseYamlSubset('a:\n  b: [x, "y z"] # c\n  c:\n    - 1\n    - "no"\n  d: no\n  e:\n')).toEqual({ a: { b: ["x", "y z"], c: [1, "no"], d: false, e: null } });
   });
 
-  it("has exactly the MinIO server and the one-shot bucket creator", () => {
-    expect(Object.keys(services).sort()).toEqual(["create-bucket", "minio"]);
+  it("has exactly the MinIO server, the one-shot bucket creator, Redis and the worker", () => {
+    expect(Object.keys(services).sort()).toEqual(["create-bucket", "minio", "redis", "worker"]);
     expect(minio.image).toMatch(/^minio\/minio(:|$)/);
     expect(createBucket.image).toMatch(/^minio\/mc(:|$)/);
     expect(asList(minio.command, "minio.command").slice(0, 2)).toEqual(["server", "/data"]);
@@ -85,13 +101,86 @@ describe("docker-compose.yml", () => {
     expect(asList(minio.volumes, "minio.volumes")).toEqual(["minio-data:/data"]);
   });
 
-  it("publishes the S3 API (and the console) on 127.0.0.1 only", () => {
+  it("publishes the S3 API (and the console) and Redis on 127.0.0.1 only, and nothing else", () => {
     const ports = asList(minio.ports, "minio.ports").map(String);
     expect(ports).toContain("127.0.0.1:9000:9000");
-    for (const port of ports) expect(port, "every published port is bound to loopback").toMatch(/^127\.0\.0\.1:\d+:\d+$/);
-    for (const service of Object.values(services)) {
-      if (service !== minio) expect(asMap(service, "service")).not.toHaveProperty("ports");
+    expect(asList(redis.ports, "redis.ports").map(String)).toEqual(["127.0.0.1:6379:6379"]);
+    for (const [name, service] of Object.entries(services)) {
+      if (name === "minio" || name === "redis") {
+        for (const port of asList(asMap(service, name).ports, `${name}.ports`).map(String)) {
+          expect(port, `every port ${name} publishes is bound to loopback`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+        }
+      } else {
+        expect(asMap(service, name), `${name} publishes no ports`).not.toHaveProperty("ports");
+      }
     }
+    expect(worker).not.toHaveProperty("network_mode"); // host networking would bypass all of the above
+    expect(worker).not.toHaveProperty("container_name"); // would make --scale worker=N impossible
+  });
+
+  it("runs Redis 7.2 with the append-only file on, a named volume and a redis-cli ping healthcheck", () => {
+    expect(redis.image).toBe("redis:7.2-alpine");
+    const command = asList(redis.command, "redis.command");
+    expect(command[0]).toBe("redis-server");
+    expect(command[command.indexOf("--appendonly") + 1]).toBe("yes");
+    expect(asMap(doc.volumes, "volumes")).toHaveProperty("redis-data");
+    expect(asList(redis.volumes, "redis.volumes")).toEqual(["redis-data:/data"]);
+    const health = asMap(redis.healthcheck, "redis.healthcheck");
+    expect(asList(health.test, "redis.healthcheck.test")).toEqual(["CMD", "redis-cli", "ping"]);
+    expect(health.retries).toBeGreaterThan(0);
+  });
+
+  it("runs `dosna worker --queue redis://redis:6379` from Dockerfile.worker once Redis and MinIO are healthy", () => {
+    expect(asMap(worker.build, "worker.build")).toEqual({ context: ".", dockerfile: "Dockerfile.worker" });
+    expect(DOCKERFILE).toMatch(/^FROM node:20-slim$/m);
+    expect(DOCKERFILE).toMatch(/^RUN npm ci && npm run build$/m);
+    const entrypoint = dockerEntrypoint(DOCKERFILE);
+    expect(entrypoint).toEqual(["node", "/app/dist/cli/main.js", "worker"]);
+    const argv = [...entrypoint, ...asList(worker.command, "worker.command").map(String)];
+    expect(argv).toContain("worker");
+    const queue = argv[argv.indexOf("--queue") + 1];
+    expect(queue).toBe("redis://redis:6379");
+    // The queue URL names the redis service and its container port.
+    expect(new URL(queue).hostname in services).toBe(true);
+    expect(asList(redis.ports, "redis.ports").map(String).some((p) => p.endsWith(`:${new URL(queue).port}`))).toBe(true);
+    // The functions file is inside the read-only mount of ./functions.
+    expect(asList(worker.volumes, "worker.volumes")).toEqual(["./functions:/functions:ro"]);
+    expect(argv[argv.indexOf("--functions") + 1]).toMatch(/^\/functions\/[^/]+\.js$/);
+
+    const dependsOn = asMap(worker.depends_on, "worker.depends_on");
+    expect(asMap(dependsOn.redis, "depends_on.redis")).toEqual({ condition: "service_healthy" });
+    expect(asMap(dependsOn.minio, "depends_on.minio")).toEqual({ condition: "service_healthy" });
+    expect(asMap(dependsOn["create-bucket"], "depends_on.create-bucket")).toEqual({ condition: "service_completed_successfully" });
+    // The image gets the source, not the host's node_modules/dist (built for another machine) or .git.
+    expect(DOCKERIGNORE.split("\n").map((l) => l.trim())).toEqual(expect.arrayContaining(["node_modules", "dist", ".git"]));
+  });
+
+  it("gives the worker the store from the environment, with no literal secret but the documented test keys", () => {
+    expect(workerEnv).toMatchObject({
+      DOSNA_ENDPOINT: "http://minio:9000", // the minio service, container port of its S3 API
+      DOSNA_ACCESS_KEY_ID: env.DOSNA_ACCESS_KEY_ID,
+      DOSNA_SECRET_ACCESS_KEY: env.DOSNA_SECRET_ACCESS_KEY,
+      DOSNA_REGION: env.DOSNA_REGION,
+    });
+    const testKeys = new Set([env.DOSNA_ACCESS_KEY_ID, env.DOSNA_SECRET_ACCESS_KEY]);
+    for (const [name, value] of Object.entries(workerEnv)) {
+      expect(typeof value, `${name} is a string`).toBe("string");
+      const text = String(value);
+      // Compose interpolation from the user's environment (${VAR}, ${VAR:-default}) is fine; the
+      // default, if any, must itself be a documented test key.
+      const interpolated = /^\$\{[A-Z0-9_]+(?::?-(.*))?\}$/.exec(text);
+      const literal = interpolated ? (interpolated[1] ?? "") : text;
+      if (/SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|AUTH/i.test(name) && literal !== "") {
+        expect(testKeys.has(literal), `${name} holds only a documented test key`).toBe(true);
+      }
+      // No credentials hidden in URLs either (http://user:pass@host, redis://:pass@host).
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(literal)) expect(new URL(literal).password, `${name} has no password in it`).toBe("");
+    }
+    for (const arg of asList(worker.command, "worker.command").map(String)) {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) expect(new URL(arg).password, `${arg} has no password in it`).toBe("");
+    }
+    const config = configFromEnvironment(Object.fromEntries(Object.entries(workerEnv).map(([k, v]) => [k, String(v)])));
+    expect(config).toMatchObject({ backend: "s3", endpoint: "http://minio:9000", region: env.DOSNA_REGION });
   });
 
   it("creates the bucket once MinIO is healthy, with MinIO's own credentials", () => {

@@ -15,6 +15,7 @@ import { attrs, create, rm } from "./commands/modify.js";
 import { exportCommand, importCommand } from "./commands/npy.js";
 import { invalidate, lineage, record } from "./commands/lineage.js";
 import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
+import { apply, jobs, map, worker } from "./commands/compute.js";
 import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
 
 const URL_HELP = `
@@ -291,6 +292,50 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .option("--action <name>", "what should be done about it, e.g. recompute")
     .option("--json", "the records marked, as JSON")
     .action((url: string, opts, cmd: Command) => run((cli) => invalidate(cli, url, opts), cmd));
+
+  const functions = () => new Option("--functions <module>", "a module that registers chunk functions (dn.registerFunction); repeat for several").argParser(collect);
+  const engine = () => new Option("--engine <engine>", 'where chunks are computed: "local" (default), "threads", "threads:N", or redis://HOST:PORT (dosna worker processes)');
+  const params = () => new Option("--params <json>", "parameters of the function, as JSON");
+
+  program
+    .command("map")
+    .description("run a registered chunk function over a dataset into a new dataset OUT beside it")
+    .argument("<url>", "a dataset")
+    .argument("<function>", "the registered function's name")
+    .argument("<out>", "name of the output dataset (in the same group)")
+    .addOption(functions())
+    .addOption(engine())
+    .addOption(params())
+    .action((url: string, fn: string, out: string, opts, cmd: Command) => run((cli) => map(cli, url, fn, out, opts), cmd));
+
+  program
+    .command("apply")
+    .description("run a registered chunk function over a dataset in place")
+    .argument("<url>", "a dataset")
+    .argument("<function>", "the registered function's name")
+    .addOption(functions())
+    .addOption(engine())
+    .addOption(params())
+    .action((url: string, fn: string, opts, cmd: Command) => run((cli) => apply(cli, url, fn, opts), cmd));
+
+  program
+    .command("worker")
+    .description("take chunk tasks from a queue on Redis and run them (store credentials from this process's DOSNA_* environment or --config; Ctrl-C or SIGTERM stops after the running tasks)")
+    .requiredOption("--queue <url>", "redis://[:PASSWORD@]HOST:PORT of the queue")
+    .addOption(functions())
+    .option("--concurrency <n>", "tasks run at once (default 1)", positiveInteger("--concurrency"))
+    .option("--stall-timeout <seconds>", "a task whose worker died is taken over after this long (default 30)", positiveInteger("--stall-timeout"))
+    .option("--name <queue>", 'queue name (default "dosna")')
+    .action((opts, cmd: Command) => run((cli) => worker(cli, opts), cmd));
+
+  program
+    .command("jobs")
+    .description("list the queue's jobs (running and finished, with progress) and its workers")
+    .requiredOption("--queue <url>", "redis://[:PASSWORD@]HOST:PORT of the queue")
+    .option("--name <queue>", 'queue name (default "dosna")')
+    .option("--limit <n>", "at most this many jobs, newest first (default 50)", positiveInteger("--limit"))
+    .option("--json", "machine-readable output")
+    .action((opts, cmd: Command) => run((cli) => jobs(cli, opts), cmd));
 
   return program;
 }

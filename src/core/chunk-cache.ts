@@ -8,7 +8,7 @@
  * marks the tickets of its keys stale.
  */
 import type { TypedArray } from "../format/index.js";
-import type { ChunkIO, ChunkRef, ChunkRunOptions, ChunkWrite } from "./chunk-io.js";
+import type { ChunkIO, ChunkRef, ChunkRunOptions, ChunkWrite, ChunkPatch } from "./chunk-io.js";
 
 /** Decoded chunks by grid index, least recently used evicted first once over `maxBytes`. */
 interface ReadTicket {
@@ -130,7 +130,7 @@ export function withChunkCache(inner: ChunkIO, cache: ChunkCache): ChunkIO {
       }
     },
 
-    async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions) {
+    async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: ChunkPatch<T>, options: ChunkRunOptions) {
       for (const item of items) cache.forget(keyOf(item.gridIndex));
       try {
         await inner.writeChunks(items, patch, options);

@@ -34,6 +34,12 @@ export interface ChunkWrite extends ChunkRef {
   readonly coversChunk: boolean;
 }
 
+/**
+ * Changes a chunk in place (its decoded content, or fill values when it is not stored). May run more
+ * than once for one write, after losing a race to another writer; may be async (work on a thread).
+ */
+export type ChunkPatch<T> = (item: T, chunk: TypedArray) => void | Promise<void>;
+
 export interface ChunkRunOptions {
   njobs: number;
   signal?: AbortSignal;
@@ -67,7 +73,7 @@ export interface ChunkIO {
    * stored. `patch` may run more than once for a chunk (after a lost race, on freshly read content),
    * so it must only depend on its arguments.
    */
-  writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void>;
+  writeChunks<T extends ChunkWrite>(items: readonly T[], patch: ChunkPatch<T>, options: ChunkRunOptions): Promise<void>;
   chunkExists(gridIndex: readonly number[], signal?: AbortSignal): Promise<boolean>;
   /**
    * Delete stored objects (chunks, or shards) by key, each under its in-process lock, so that a
@@ -189,7 +195,7 @@ export class ChunkPerObjectIO implements ChunkIO {
     });
   }
 
-  async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void> {
+  async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: ChunkPatch<T>, options: ChunkRunOptions): Promise<void> {
     await runChunkTasks(items, options, async (item, progressed) => {
       await this.updateChunk(item, patch, options.signal);
       progressed(1);
@@ -224,13 +230,13 @@ export class ChunkPerObjectIO implements ChunkIO {
    * that stores only if nobody changed the chunk since it was read, else reads again and re-applies
    * the patch. The process-wide chunk lock keeps this process's writers from racing each other.
    */
-  private async updateChunk<T extends ChunkWrite>(item: T, patch: (item: T, chunk: TypedArray) => void, signal?: AbortSignal): Promise<void> {
+  private async updateChunk<T extends ChunkWrite>(item: T, patch: ChunkPatch<T>, signal?: AbortSignal): Promise<void> {
     const key = this.keyOf(item.gridIndex);
     const store = this.context.store;
     await withChunkLock(store.description, key, async () => {
       if (item.coversChunk) {
         const chunk = this.fill.borrowChunk();
-        patch(item, chunk);
+        await patch(item, chunk);
         if (this.fill.isAllFill(chunk)) await store.delete(key, { signal });
         else await store.set(key, await this.codec.encode(chunk, { consume: true }), { signal });
         // Stores keep no reference to what they were given once set resolves, so the buffer is free again.
@@ -242,7 +248,7 @@ export class ChunkPerObjectIO implements ChunkIO {
         const stored = await store.getVersioned(key, { signal });
         // Stores hand the caller bytes of its own, so an uncompressed chunk can be patched in place.
         const chunk = stored === undefined ? this.fill.borrowChunk() : await this.codec.decode(stored.bytes, key, { owned: true });
-        patch(item, chunk);
+        await patch(item, chunk);
         if (!this.fill.isAllFill(chunk)) {
           const bytes = await this.codec.encode(chunk, { consume: true });
           await store.set(key, bytes, stored === undefined ? { ifNoneMatch: "*", signal } : { ifMatch: stored.version, signal });

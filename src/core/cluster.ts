@@ -13,6 +13,7 @@ import type { Backend } from "../store/store.js";
 import { type OpenPoolOptions, Pool } from "./pool.js";
 import { type FileMode, openPoolInMode, type PoolSite, validateFileMode } from "./pool-modes.js";
 import { njobsSchema, parseWith } from "./validate.js";
+import { engineSchema } from "./engine-spec.js";
 
 const DEFAULT_NJOBS = 8;
 
@@ -25,6 +26,8 @@ const common = {
   provenance: z.boolean().optional(),
   /** Reads of an invalidated dataset: "warn" once per dataset (default), "ignore" or "error". */
   onStale: z.enum(["ignore", "warn", "error"]).optional(),
+  /** Where map/apply/clear run by default: "local", "threads", { threads: N } or { queue: "redis://..." } (compute/). */
+  engine: engineSchema.optional(),
 };
 
 export const clusterConfigSchema = z.discriminatedUnion("backend", [
@@ -201,7 +204,7 @@ export class Cluster {
   }
 
   private poolOptions(name: string): OpenPoolOptions {
-    return { name, njobs: () => this.njobs, conflictRetries: this.#config.conflictRetries, provenance: this.#config.provenance, onStale: this.#config.onStale };
+    return { name, njobs: () => this.njobs, conflictRetries: this.#config.conflictRetries, provenance: this.#config.provenance, onStale: this.#config.onStale, engine: this.#config.engine };
   }
 
   private track(pool: Pool, njobs: number | undefined): Pool {

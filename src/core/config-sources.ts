@@ -27,6 +27,7 @@ const FIELDS: Record<string, { field: string; kind: "string" | "number" | "boole
   lock_stale_ms: { field: "lockStaleMs", kind: "number" },
   provenance: { field: "provenance", kind: "boolean" },
   on_stale: { field: "onStale", kind: "string" },
+  engine: { field: "engine", kind: "string" },
 };
 
 function convert(key: string, raw: string, source: string): [string, unknown] {

@@ -1,6 +1,7 @@
 import { ReadOnlyError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { ConflictPolicy } from "./optimistic.js";
+import type { EngineSpec } from "./engine-spec.js";
 
 /** What every node of a pool shares: where its bytes live and how it may be used. */
 export interface PoolContext {
@@ -14,6 +15,8 @@ export interface PoolContext {
   readonly provenance?: boolean;
   /** Reads of a dataset invalidated through provenance: "warn" once per dataset (default), "ignore" or "error". */
   readonly onStale?: StalePolicy;
+  /** Where map/apply/clear run unless a call says otherwise (compute/; default "local"). */
+  readonly engine?: EngineSpec;
 }
 
 export type StalePolicy = "ignore" | "warn" | "error";

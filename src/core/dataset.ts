@@ -45,6 +45,7 @@ import { readNodeVersioned, updateNodeMetadata } from "./metadata-update.js";
 import { retryOnConflict } from "./optimistic.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
+import type { EngineSpec } from "./engine-spec.js";
 import { product, sameShape, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
 
 export interface OperationOptions {
@@ -55,7 +56,16 @@ export interface OperationOptions {
   njobs?: number;
 }
 
+/** `map`/`apply`/`clear` also take where to run (compute/): `engine` and, for a function registered by name, its JSON `params`. */
+export interface ComputeOptions extends OperationOptions {
+  engine?: EngineSpec;
+  params?: unknown;
+}
+
 export type ChunkFunction = (chunk: NdArray<TypedArray>) => WritableValue;
+
+/** A chunk function that may be async (run elsewhere): the in-bounds part of one chunk and its grid index. */
+export type ChunkTransform = (chunk: NdArray<TypedArray>, gridIndex: readonly number[]) => WritableValue | Promise<WritableValue>;
 
 export class Dataset {
   readonly attrs: Attributes;
@@ -210,16 +220,20 @@ export class Dataset {
   }
 
   /** Remove every stored chunk: the whole array reads as the fill value. */
-  async clear(options: OperationOptions = {}): Promise<void> {
-    assertWritable(this.context, this.describe);
-    const keys = await this.storedChunkKeys(options.signal);
-    await this.io.deleteObjects(keys, this.runOptions(options, "clear"));
+  async clear(options: ComputeOptions = {}): Promise<void> {
+    await this.clearHere(options);
   }
 
   /** Remove the dataset: its chunks, then its metadata. */
   async delete(options: OperationOptions = {}): Promise<void> {
-    await this.clear(options);
+    await this.clearHere(options);
     await this.context.store.delete(metadataKey(this.path), { signal: options.signal });
+  }
+
+  private async clearHere(options: OperationOptions): Promise<void> {
+    assertWritable(this.context, this.describe);
+    const keys = await this.storedChunkKeys(options.signal);
+    await this.io.deleteObjects(keys, this.runOptions(options, "clear"));
   }
 
   /**
@@ -265,10 +279,15 @@ export class Dataset {
     }
   }
 
-  /** Apply `fn` chunk by chunk (in parallel) into a new dataset `outName` in the same group. */
-  async map(fn: ChunkFunction, outName: string, options: OperationOptions = {}): Promise<Dataset> {
+  /**
+   * Apply `fn` chunk by chunk (in parallel) into a new dataset `outName` in the same group. `fn` is a
+   * function, or the name of one registered with `dn.registerFunction` (then `options.engine` may
+   * run it on worker threads or `dosna worker` processes, and `options.params` are passed to it).
+   */
+  async map(fn: ChunkFunction | string, outName: string, options: ComputeOptions = {}): Promise<Dataset> {
+    const local = localFunction(fn, options, this.describe);
     const out = await this.clone(outName);
-    await this.transformChunks(fn, out, options);
+    await this.mapObjects(this.objectIndices(), (chunk) => local(chunk), out, options);
     return out;
   }
 
@@ -277,12 +296,51 @@ export class Dataset {
    * conditional write, so a concurrent writer's update is never overwritten by a result computed
    * from older content: `fn` is then run again on the new content (so it must be pure).
    */
-  async apply(fn: ChunkFunction, options: OperationOptions = {}): Promise<void> {
+  async apply(fn: ChunkFunction | string, options: ComputeOptions = {}): Promise<void> {
+    const local = localFunction(fn, options, this.describe);
+    await this.applyChunks([...gridIndices(this.chunkGrid)], (chunk) => local(chunk), options);
+  }
+
+  /** The shape of one stored object: the chunk shape, or the shard shape when sharded (zarr.json's chunk_shape). */
+  get objectShape(): readonly number[] {
+    return this.info.chunkShape;
+  }
+
+  /** Grid indices of every stored object (chunk, or shard) of the array, stored or not, in C order. */
+  objectIndices(): number[][] {
+    return [...gridIndices(chunkGridShape(this.info.shape, this.info.chunkShape))];
+  }
+
+  /**
+   * `fn` on every chunk of the given stored objects, written to `target` (same shape and chunks),
+   * `njobs` objects at a time: each object is read once, `fn` applied to each of its inner chunks
+   * (edge chunks: their in-bounds part) and the object written back with one PUT. Idempotent.
+   */
+  async mapObjects(objectIndices: readonly (readonly number[])[], fn: ChunkTransform, target: Dataset, options: OperationOptions = {}): Promise<void> {
+    const what = `result of the chunk function on ${this.describe}`;
+    await this.forEachChunk(objectIndices, options, "map", async (objectIndex) => {
+      const region = chunkRegion(objectIndex, this.info.chunkShape, this.info.shape);
+      const data = await this.get(region, { signal: options.signal, njobs: 1 });
+      const origin = objectIndex.map((g, a) => (g * this.info.chunkShape[a]) / this.io.chunkShape[a]);
+      for (const { lo, shape } of chunkPieces(data.shape, this.io.chunkShape)) {
+        const view = data.lo(...lo).hi(...shape);
+        const input = ndarray(allocateTypedArray(this.dtype, product(shape)) as never, shape) as NdArray<TypedArray>;
+        ops.assign(input, view);
+        const gridIndex = lo.map((l, a) => origin[a] + l / this.io.chunkShape[a]);
+        const result = toStridedSource(await fn(input, gridIndex), this.dtype, shape, what);
+        ops.assign(view, ndarray(result.data as never, shape, result.strides, result.offset));
+      }
+      await target.set(region, data, { signal: options.signal, njobs: 1 });
+    });
+  }
+
+  /** `fn` in place on the given chunks (read-modify-write with a conditional write; `fn` may run again after a lost race). */
+  async applyChunks(chunkIndices: readonly (readonly number[])[], fn: ChunkTransform, options: OperationOptions = {}): Promise<void> {
     assertWritable(this.context, this.describe);
     const io = this.io;
     const shape = this.info.shape;
     const what = `result of the chunk function on ${this.describe}`;
-    const items = [...gridIndices(this.chunkGrid)].map((gridIndex) => ({ gridIndex, coversChunk: false }));
+    const items = chunkIndices.map((gridIndex) => ({ gridIndex, coversChunk: false }));
     await io.writeChunks(items, (item, chunk) => applyInChunk(fn, chunk, io.chunkShape, item.gridIndex, shape, this.dtype, what), this.runOptions(options, "apply"));
   }
 
@@ -290,11 +348,12 @@ export class Dataset {
    * A new dataset with the same shape, dtype, chunks, fill value, codecs and attributes, as DosNa's
    * clone does; with `copyData` the stored chunk objects are copied too (bytes as stored, no re-encoding).
    */
-  async clone(name: string, options: OperationOptions & { copyData?: boolean } = {}): Promise<Dataset> {
+  async clone(name: string, options: OperationOptions & { copyData?: boolean; createAncestors?: boolean } = {}): Promise<Dataset> {
     assertWritable(this.context, this.describe);
     const parentPath = this.path.includes("/") ? this.path.slice(0, this.path.lastIndexOf("/")) : "";
     const target = name.startsWith("/") ? name.slice(1) : parentPath === "" ? name : `${parentPath}/${name}`;
-    await ensureAncestorGroups(this.context, target);
+    // Without ancestor groups the clone is hidden from listings (compute/ stages results so).
+    if (options.createAncestors !== false) await ensureAncestorGroups(this.context, target);
     const clone = await createDatasetNode(this.context, target, { ...this.info }, this.inheritedNjobs);
     if (options.copyData) {
       const indices = await this.storedObjectIndices(options.signal);
@@ -366,33 +425,6 @@ export class Dataset {
     await this.set(chunkRegion(gridIndex, this.io.chunkShape, this.info.shape), this.info.fillValue, { ...options, njobs: 1 });
   }
 
-  /**
-   * `fn` on every chunk, written to `target`, one stored object at a time (njobs in parallel): for a
-   * sharded array the shard is read once, `fn` applied to each of its inner chunks and the shard
-   * written back with one PUT.
-   */
-  private async transformChunks(fn: ChunkFunction, target: Dataset, options: OperationOptions): Promise<void> {
-    const objectShape = this.info.chunkShape;
-    const objects = gridIndices(chunkGridShape(this.info.shape, objectShape));
-    await this.forEachChunk(objects, options, "map", async (objectIndex) => {
-      const region = chunkRegion(objectIndex, objectShape, this.info.shape);
-      const data = await this.get(region, { signal: options.signal, njobs: 1 });
-      const pieces = chunkPieces(data.shape, this.io.chunkShape);
-      if (pieces.length === 1) {
-        await target.set(region, fn(data), { signal: options.signal, njobs: 1 });
-        return;
-      }
-      for (const { lo, shape } of pieces) {
-        const view = data.lo(...lo).hi(...shape);
-        const input = ndarray(allocateTypedArray(this.dtype, product(shape)) as never, shape) as NdArray<TypedArray>;
-        ops.assign(input, view);
-        const result = toStridedSource(fn(input), this.dtype, shape, `result of the chunk function on ${this.describe}`);
-        ops.assign(view, ndarray(result.data as never, shape, result.strides, result.offset));
-      }
-      await target.set(region, data, { signal: options.signal, njobs: 1 });
-    });
-  }
-
   private runOptions(options: OperationOptions, what: string): ChunkRunOptions {
     return { njobs: options.njobs ?? this.njobs, signal: options.signal, onProgress: options.onProgress, what: `${what} of ${this.describe}` };
   }
@@ -414,7 +446,7 @@ export class Dataset {
   }
 
   /** Store key of a stored object (chunk, or shard) by its index on the grid of zarr.json's chunk_shape. */
-  private objectKeyOf(objectIndex: readonly number[]): string {
+  objectKeyOf(objectIndex: readonly number[]): string {
     return chunkKey(this.path, objectIndex, this.info.chunkKeyEncoding);
   }
 
@@ -551,21 +583,27 @@ function* gridIndices(grid: readonly number[]): Generator<number[]> {
 }
 
 /** `fn` on the in-bounds part of one decoded chunk, its result written back into the chunk. */
-function applyInChunk(
-  fn: ChunkFunction,
+async function applyInChunk(
+  fn: ChunkTransform,
   chunk: TypedArray,
   chunkShape: readonly number[],
   gridIndex: readonly number[],
   shape: readonly number[],
   dtype: DataType,
   what: string,
-): void {
+): Promise<void> {
   const inBounds = gridIndex.map((g, axis) => Math.min(chunkShape[axis], shape[axis] - g * chunkShape[axis]));
   const view = (ndarray(chunk as never, [...chunkShape]) as NdArray<TypedArray>).hi(...inBounds);
   const input = ndarray(allocateTypedArray(dtype, product(inBounds)) as never, inBounds) as NdArray<TypedArray>;
   ops.assign(input, view);
-  const result = toStridedSource(fn(input), dtype, inBounds, what);
+  const result = toStridedSource(await fn(input, gridIndex), dtype, inBounds, what);
   ops.assign(view, ndarray(result.data as never, inBounds, result.strides, result.offset));
+}
+
+/** A plain function as given; a name is run by compute/, which replaces map/apply when dosna is imported from its entry point. */
+function localFunction(fn: ChunkFunction | string, options: ComputeOptions, describe: string): ChunkFunction {
+  if (typeof fn === "function" && (options.engine === undefined || options.engine === "local") && options.params === undefined) return fn;
+  throw new ValidationError(`map/apply of ${describe}: named functions, engines and params need dosna's compute layer (import dosna from its entry point)`);
 }
 
 function chunkRegion(gridIndex: readonly number[], chunkShape: readonly number[], shape: readonly number[]): SelectionItem[] {

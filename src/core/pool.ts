@@ -5,6 +5,7 @@ import { AlreadyExistsError, CorruptMetadataError, NotFoundError, PreconditionFa
 import { encodeMetadata, groupMetadataJson, metadataKey, parseNodeMetadata } from "../format/index.js";
 import type { Store } from "../store/store.js";
 import type { PoolContext, StalePolicy } from "./context.js";
+import type { EngineSpec } from "./engine-spec.js";
 import { Group } from "./group.js";
 import { type ConflictPolicy, DEFAULT_CONFLICT_POLICY } from "./optimistic.js";
 import { type PoolTargetOptions, resolvePoolTarget } from "./pool-target.js";
@@ -19,6 +20,8 @@ export interface OpenPoolOptions {
   provenance?: boolean;
   /** Reads of an invalidated dataset: "warn" once per dataset (default), "ignore" or "error". */
   onStale?: StalePolicy;
+  /** Default engine of map/apply/clear (compute/). */
+  engine?: EngineSpec;
 }
 
 /** `Pool.open(name)`: a pool on the default cluster (see dn.autoInit), or a pool URL. */
@@ -55,7 +58,7 @@ export class Pool extends Group {
 
   private static async openStore(store: Store, options: OpenPoolOptions): Promise<Pool> {
     const conflicts: ConflictPolicy = { ...DEFAULT_CONFLICT_POLICY, maxAttempts: options.conflictRetries ?? DEFAULT_CONFLICT_POLICY.maxAttempts };
-    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts, provenance: options.provenance, onStale: options.onStale };
+    const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts, provenance: options.provenance, onStale: options.onStale, engine: options.engine };
     const key = metadataKey("");
     const bytes = await store.get(key);
     if (bytes === undefined) {

@@ -36,7 +36,7 @@ import {
 } from "../format/sharding.js";
 import type { ByteRange } from "../store/store.js";
 import { removeIfUnchanged, retryOnConflict } from "./optimistic.js";
-import { ChunkFill, DELETE_BATCH, type ChunkIO, type ChunkIOContext, type ChunkRef, type ChunkRunOptions, type ChunkWrite, runChunkTasks } from "./chunk-io.js";
+import { ChunkFill, DELETE_BATCH, type ChunkIO, type ChunkIOContext, type ChunkRef, type ChunkRunOptions, type ChunkWrite, type ChunkPatch, runChunkTasks } from "./chunk-io.js";
 import { throwIfAborted } from "./concurrency.js";
 import { withShardLock, withShardWriteLocks } from "./shard-locks.js";
 
@@ -176,7 +176,7 @@ export class ShardedChunkIO implements ChunkIO {
     return skipped ? SKIPPED : found;
   }
 
-  async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: (item: T, chunk: TypedArray) => void, options: ChunkRunOptions): Promise<void> {
+  async writeChunks<T extends ChunkWrite>(items: readonly T[], patch: ChunkPatch<T>, options: ChunkRunOptions): Promise<void> {
     await runChunkTasks(
       this.groupByShard(items),
       options,
@@ -251,7 +251,7 @@ export class ShardedChunkIO implements ChunkIO {
    * is read with its version token, patched and stored only if unchanged; after a lost race, read
    * and patched again.
    */
-  private async rewriteShard<T extends ChunkWrite>(group: ShardGroup<T>, patch: (item: T, chunk: TypedArray) => void, signal?: AbortSignal): Promise<void> {
+  private async rewriteShard<T extends ChunkWrite>(group: ShardGroup<T>, patch: ChunkPatch<T>, signal?: AbortSignal): Promise<void> {
     const store = this.context.store;
     const covered = group.members.every((m) => m.item.coversChunk) && group.members.length === this.inBoundsChunkCount(group.shardGridIndex);
     if (covered) {
@@ -275,7 +275,7 @@ export class ShardedChunkIO implements ChunkIO {
   /** The shard's new bytes (undefined: nothing left in it) after patching the group's inner chunks into `old`. */
   private async patchedShard<T extends ChunkWrite>(
     group: ShardGroup<T>,
-    patch: (item: T, chunk: TypedArray) => void,
+    patch: ChunkPatch<T>,
     old: Uint8Array | undefined,
   ): Promise<Uint8Array | undefined> {
     const chunks = new Array<Uint8Array | undefined>(this.layout.entryCount).fill(undefined);
@@ -290,7 +290,7 @@ export class ShardedChunkIO implements ChunkIO {
       group.members.map(async ({ item, entry }) => {
         const previous = item.coversChunk ? undefined : chunks[entry];
         const chunk = previous === undefined ? this.fill.chunk().slice() : await this.decodeInner(previous, group.key, entry);
-        patch(item, chunk);
+        await patch(item, chunk);
         chunks[entry] = this.fill.isAllFill(chunk) ? undefined : await this.codec.encode(chunk);
       }),
     );

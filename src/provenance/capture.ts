@@ -17,6 +17,9 @@ import { Group } from "../core/group.js";
 import type { Store } from "../store/store.js";
 import { REPO_MARKER_KEY } from "../versioning/layout.js";
 import { SessionStore } from "../versioning/session-store.js";
+// Leaf modules of compute/ (no imports back): the registry, to name functions run by name, and how a run went.
+import { findRegisteredFunction } from "../compute/registry.js";
+import { takeRun } from "../compute/run-info.js";
 import { Provenance, type ProvenanceGraph, type ProvenanceRecord, type RecordInput } from "./provenance.js";
 
 function emptyGraph(): ProvenanceGraph {
@@ -187,9 +190,20 @@ export async function copyProvenance(source: Dataset, target: Dataset, options: 
   }
 }
 
-function functionIdentity(fn: unknown): { function: string; sourceHash: string } {
-  const source = typeof fn === "function" ? Function.prototype.toString.call(fn) : String(fn);
-  return { function: (typeof fn === "function" && fn.name) || "(anonymous)", sourceHash: createHash("sha256").update(source).digest("hex").slice(0, 16) };
+/** A function value, or the name of a registered one (compute/): its name and the hash of its source. */
+function functionIdentity(fn: unknown): { function: string; sourceHash: string; registered?: boolean } {
+  const entry = typeof fn === "string" ? findRegisteredFunction(fn) : undefined;
+  const code = entry?.fn ?? fn;
+  const source = typeof code === "function" ? Function.prototype.toString.call(code) : String(code);
+  const sourceHash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  if (typeof fn === "string") return { function: fn, sourceHash, registered: true };
+  return { function: (typeof fn === "function" && fn.name) || "(anonymous)", sourceHash };
+}
+
+/** How compute/ ran the operation (engine, the hosts of its workers), when it did. */
+function engineOf(ds: Dataset): Record<string, unknown> {
+  const run = takeRun(ds);
+  return run ? { engine: run.engine, hosts: run.hosts, ...(run.job ? { job: run.job } : {}) } : {};
 }
 
 /** Sessions of a repository record their versions through commits, not here (their store holds only Zarr keys). */
@@ -237,9 +251,9 @@ export function installProvenance(): void {
   installed = true;
   const previousOf = async (ds: Dataset) => (captures(ds) ? [ds] : []);
   wrap("map", async (self, [fn, , options], out) =>
-    recordOperation("map", self, out as Dataset, { ...functionIdentity(fn), ...paramsOf(options) }, [self]),
+    recordOperation("map", self, out as Dataset, { ...functionIdentity(fn), ...paramsOf(options), ...engineOf(out as Dataset) }, [self]),
   );
-  wrap("apply", async (self, [fn, options]) => recordOperation("apply", self, self, { ...functionIdentity(fn), ...paramsOf(options) }, await previousOf(self)));
+  wrap("apply", async (self, [fn, options]) => recordOperation("apply", self, self, { ...functionIdentity(fn), ...paramsOf(options), ...engineOf(self) }, await previousOf(self)));
   wrap("clone", async (self, [, options], out) =>
     recordOperation("clone", self, out as Dataset, { parameters: { copyData: Boolean((options as { copyData?: boolean } | undefined)?.copyData) } }, [self]),
   );

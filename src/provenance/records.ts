@@ -29,7 +29,21 @@ export const recordSchema = z
     software: z.object({ dosna: z.string(), node: z.string() }).strict(),
     inputs: z.array(z.string()),
     outputs: z.array(z.string()),
-    activity: z.object({ operation: z.string().optional(), function: z.string().optional(), sourceHash: z.string().optional(), parameters: z.unknown().optional() }).strict().optional(),
+    activity: z
+      .object({
+        operation: z.string().optional(),
+        function: z.string().optional(),
+        sourceHash: z.string().optional(),
+        parameters: z.unknown().optional(),
+        /** The function was run by its registered name (compute/). */
+        registered: z.boolean().optional(),
+        /** Where compute/ ran it: "local", "threads" or "queue", with the "host:pid" of each process that ran chunks, and the queue's job id. */
+        engine: z.enum(["local", "threads", "queue"]).optional(),
+        hosts: z.array(z.string()).optional(),
+        job: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     uris: z.array(z.string()),
     tags: z.record(z.string(), tagSchema),
     stale: z.object({ reason: z.string(), at: z.string(), by: agentSchema, source: z.string(), action: z.string().optional() }).strict().optional(),

@@ -71,6 +71,11 @@ export class S3Store implements Store {
   private readonly base: string;
 
   /** `probes`: shared between the stores of one S3Backend, so that each bucket is probed once. */
+  /** The endpoint URL (never with credentials). */
+  get endpoint(): string {
+    return this.policy.endpoint;
+  }
+
   constructor(
     private readonly transport: S3Transport,
     private readonly policy: S3StorePolicy,

@@ -1,0 +1,125 @@
+/**
+ * Compute commands: dosna worker (take chunk tasks from a BullMQ queue on Redis and run them),
+ * dosna jobs (the queue's jobs and workers), dosna map / dosna apply (run a registered function
+ * over a dataset on an engine, with a progress bar).
+ */
+import { hostname } from "node:os";
+import { listJobs, loadFunctions, parseEngineText, QueueWorker, redactRedisUrl, ValidationError, type EngineSpec } from "../../index.js";
+import type { Cli } from "../context.js";
+import { describeLocation } from "../locations.js";
+import { progressReporter } from "../progress.js";
+import { formatDuration, formatTable, toJson } from "../text.js";
+
+export interface WorkerOptions {
+  queue: string;
+  functions?: string[];
+  concurrency?: number;
+  stallTimeout?: number;
+  name?: string;
+}
+
+export async function worker(cli: Cli, options: WorkerOptions): Promise<void> {
+  if (!options.functions || options.functions.length === 0) {
+    throw new ValidationError("dosna worker needs --functions MODULE (a module that registers chunk functions with dn.registerFunction); repeat it for several");
+  }
+  const names = await loadFunctions(...options.functions);
+  const running = await QueueWorker.start({
+    queue: options.queue,
+    name: options.name,
+    concurrency: options.concurrency,
+    stallTimeoutMs: options.stallTimeout === undefined ? undefined : options.stallTimeout * 1000,
+    njobs: cli.connections.njobs,
+    env: process.env,
+    configFile: cli.options.config,
+    log: cli.options.quiet ? undefined : (line) => cli.warn(line),
+  });
+  cli.warn(
+    `dosna worker ${hostname()}:${process.pid} listening on queue "${running.queueName}" at ${redactRedisUrl(options.queue)} ` +
+      `with ${names.length} function(s): ${names.join(", ") || "none"} (concurrency ${options.concurrency ?? 1})`,
+  );
+  await new Promise<void>((resolve) => {
+    if (cli.signal.aborted) return resolve();
+    cli.signal.addEventListener("abort", () => resolve(), { once: true });
+    process.once("SIGTERM", () => resolve());
+  });
+  cli.warn("dosna worker: finishing running tasks and stopping");
+  await running.close();
+}
+
+export interface JobsOptions {
+  queue: string;
+  name?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+export async function jobs(cli: Cli, options: JobsOptions): Promise<void> {
+  const { jobs, workers } = await listJobs(options.queue, { name: options.name, limit: options.limit });
+  if (options.json) {
+    cli.print(toJson({ jobs, workers }));
+    return;
+  }
+  if (jobs.length === 0) cli.print("no jobs");
+  else {
+    const rows = jobs.map((j) => [
+      j.id,
+      j.state,
+      `${j.kind}${j.fn ? ` ${j.fn}` : ""}`,
+      `${j.tasksDone}/${j.tasks}${j.tasks > 0 ? ` (${Math.floor((100 * j.tasksDone) / j.tasks)}%)` : ""}`,
+      j.target ?? "",
+      j.hosts.join(" "),
+      j.created ?? "",
+    ]);
+    cli.print(formatTable([["JOB", "STATE", "WHAT", "TASKS", "TARGET", "WORKERS", "CREATED"], ...rows]));
+    for (const j of jobs) if (j.error && j.state !== "completed") cli.print(`${j.id}: ${j.error}`);
+  }
+  cli.print(workers.length === 0 ? "no workers listening" : `workers: ${workers.map((w) => `${w.host}:${w.pid} (${w.functions.join(", ")})`).join("; ")}`);
+}
+
+export interface MapOptions {
+  functions?: string[];
+  engine?: string;
+  params?: string;
+}
+
+function engineAndParams(options: MapOptions): { engine?: EngineSpec; params?: unknown } {
+  let params: unknown;
+  if (options.params !== undefined) {
+    try {
+      params = JSON.parse(options.params);
+    } catch (error) {
+      throw new ValidationError(`--params must be JSON, e.g. '{"sigma": 1.5}': ${(error as Error).message}`);
+    }
+  }
+  return { engine: options.engine === undefined ? undefined : parseEngineText(options.engine, "--engine"), params };
+}
+
+export async function map(cli: Cli, url: string, fn: string, out: string, options: MapOptions): Promise<void> {
+  if (options.functions?.length) await loadFunctions(...options.functions);
+  const { engine, params } = engineAndParams(options);
+  const { location, dataset } = await cli.openDataset(url);
+  const progress = cli.progress(`map ${fn}`, "chunks");
+  const began = Date.now();
+  try {
+    const result = await dataset.map(fn, out, { engine, params, signal: cli.signal, onProgress: progressReporter(progress) });
+    progress.stop();
+    cli.report(`mapped "${fn}" over ${describeLocation(location)} into ${describeLocation(location, result.path)} in ${formatDuration((Date.now() - began) / 1000)}`);
+  } finally {
+    progress.stop();
+  }
+}
+
+export async function apply(cli: Cli, url: string, fn: string, options: MapOptions): Promise<void> {
+  if (options.functions?.length) await loadFunctions(...options.functions);
+  const { engine, params } = engineAndParams(options);
+  const { location, dataset } = await cli.openDataset(url);
+  const progress = cli.progress(`apply ${fn}`, "chunks");
+  const began = Date.now();
+  try {
+    await dataset.apply(fn, { engine, params, signal: cli.signal, onProgress: progressReporter(progress) });
+    progress.stop();
+    cli.report(`applied "${fn}" to ${describeLocation(location)} in ${formatDuration((Date.now() - began) / 1000)}`);
+  } finally {
+    progress.stop();
+  }
+}
