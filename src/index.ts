@@ -68,8 +68,9 @@ export {
   TAG_TYPES,
   KNOWN_KINDS,
 } from "./provenance/index.js";
-// The .npy transfers that record their provenance.
-export { importNpy, exportNpy } from "./provenance/capture-files.js";
+// The .npy transfers that record their provenance; an import may run on queue workers (compute/).
+export { exportNpy } from "./provenance/capture-files.js";
+export { importNpy, copyDataset, type EngineImportOptions } from "./compute/transfers.js";
 // Compute: functions by name, engines (local, threads, a BullMQ queue of `dosna worker`s).
 export {
   registerFunction,

@@ -34,6 +34,8 @@ export interface CopyOptions {
   njobs: number;
   signal?: AbortSignal;
   progress?: Progress;
+  /** Copy a dataset's values elsewhere (on queue workers); returns the objects written. */
+  distribute?: (source: Dataset, destination: Dataset) => Promise<number>;
 }
 
 export interface CopyStats {
@@ -151,7 +153,12 @@ export async function copyTree(source: CopyEnds, target: { pool: Pool; path: str
         ...(meta.dimensionNames ? { dimensionNames: meta.dimensionNames } : {}),
       });
     }
-    if (sameStorageLayout(job.source, destination)) {
+    if (options.distribute) {
+      if (resuming) await replaceAttributes(destination, job.source.attrs.toJSON());
+      stats.written += await options.distribute(job.source, destination);
+      done += job.sourceKeys.length;
+      options.progress?.update(done);
+    } else if (sameStorageLayout(job.source, destination)) {
       // Make the metadata (attributes included) identical, then copy the objects as stored.
       if (resuming) await copyObject(sourceStore, metadataKeyOf(job.source.path), targetStore, metadataKeyOf(job.path), signal);
       await copyRaw(job, sourceStore, targetStore, resuming, run);

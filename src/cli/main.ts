@@ -87,6 +87,9 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
   const compression = () => new Option("--compression <name>", "chunk compression: gzip, none, or any other the library supports");
   const ref = () => new Option("--ref <ref>", "read this version (branch, tag or snapshot id) of the repository the pool holds");
   const level = () => new Option("--compression-level <n>", "gzip level 0-9").argParser(positiveIntegerOrZero);
+  const functions = () => new Option("--functions <module>", "a module that registers chunk functions (dn.registerFunction); repeat for several").argParser(collect);
+  const engine = () => new Option("--engine <engine>", 'where chunks are computed: "local" (default), "threads", "threads:N", or redis://HOST:PORT (dosna worker processes)');
+  const params = () => new Option("--params <json>", "parameters of the function, as JSON");
 
   program
     .command("ls")
@@ -156,6 +159,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .addOption(level())
     .option("--fill-value <value>", "fill value of the new dataset")
     .option("--overwrite", "replace an existing dataset or group at URL")
+    .addOption(new Option("--engine <engine>", "redis://HOST:PORT: dosna worker processes write the slabs (the file must be at the same path for them)"))
     .action((file: string, url: string, opts, cmd: Command) => run((cli) => importCommand(cli, file, url, opts), cmd));
 
   program
@@ -181,6 +185,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .option("--chunks <dims>", "re-chunk datasets created by the copy")
     .addOption(compression())
     .addOption(level())
+    .addOption(new Option("--engine <engine>", "redis://HOST:PORT: dosna worker processes copy the datasets' chunks (both pools on S3 or a shared directory)"))
     .action((src: string, dst: string, opts, cmd: Command) => run((cli) => cp(cli, src, dst, opts), cmd));
 
   const repo = program.command("repo").description("repositories of versions in a pool: dosna repo init POOL (see Versions in dosna --help)");
@@ -293,9 +298,6 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .option("--json", "the records marked, as JSON")
     .action((url: string, opts, cmd: Command) => run((cli) => invalidate(cli, url, opts), cmd));
 
-  const functions = () => new Option("--functions <module>", "a module that registers chunk functions (dn.registerFunction); repeat for several").argParser(collect);
-  const engine = () => new Option("--engine <engine>", 'where chunks are computed: "local" (default), "threads", "threads:N", or redis://HOST:PORT (dosna worker processes)');
-  const params = () => new Option("--params <json>", "parameters of the function, as JSON");
 
   program
     .command("map")

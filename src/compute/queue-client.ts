@@ -87,7 +87,8 @@ export class QueueClient {
   async run(jobId: string, jobSpec: JobSpec, inputs: readonly TaskInput[], options: RunOptions = {}): Promise<{ hosts: string[] }> {
     const k = keys(this.name);
     const tasks: Task[] = inputs.map((input, index) => ({ v: PROTOCOL_VERSION, job: jobId, index, ...input }));
-    const objectsOf = tasks.map((t) => t.objects.length);
+    // Progress in stored objects (a task without objects, a .npy slab, counts one).
+    const objectsOf = tasks.map((t) => Math.max(1, t.objects.length));
     const totalObjects = objectsOf.reduce((a, b) => a + b, 0);
     const created = Date.now();
     await this.redis

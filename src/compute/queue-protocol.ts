@@ -32,16 +32,23 @@ export const taskSchema = z
     v: z.literal(PROTOCOL_VERSION),
     job: z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/),
     index: z.number().int().nonnegative(),
-    /** map: fn over source into target; stage: the same, recording source tokens (apply in place); clear: delete target objects; copy: source region into target. */
-    kind: z.enum(["map", "stage", "clear", "copy"]),
+    /**
+     * map: fn over source into target; stage: the same, recording source tokens (apply in place);
+     * clear: delete target objects; copy: the source's values in each target object's region;
+     * npy: rows [start, end) of a .npy file (a path the worker can read) into target.
+     */
+    kind: z.enum(["map", "stage", "clear", "copy", "npy"]),
     fn: z.string().optional(),
     params: z.unknown().optional(),
     source: datasetRef.optional(),
     target: datasetRef,
-    /** Grid indices of the stored objects (chunks, or shards) of the task. */
-    objects: z.array(gridIndex).min(1),
+    /** Grid indices of the stored objects (chunks, or shards) of the task (map, stage, clear, copy). */
+    objects: z.array(gridIndex),
+    file: z.string().optional(),
+    rows: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => (t.kind === "npy" ? t.file !== undefined && t.rows !== undefined : t.objects.length > 0), { message: "an npy task needs file and rows; other tasks need objects" });
 
 export type Task = z.infer<typeof taskSchema>;
 
@@ -60,7 +67,7 @@ export type WorkerInfo = z.infer<typeof workerInfoSchema>;
 export type JobState = "running" | "completed" | "failed" | "cancelled";
 
 export interface JobSpec {
-  kind: Task["kind"] | "apply";
+  kind: Task["kind"] | "apply" | "import";
   fn?: string;
   params?: unknown;
   source?: string;

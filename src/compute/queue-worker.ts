@@ -15,7 +15,9 @@ import { PoolOpener } from "./pool-address.js";
 import { findRegisteredFunction, registeredFunctionNames } from "./registry.js";
 import { checkedTransform } from "./chunk-call.js";
 import { Dataset } from "../core/dataset.js";
-import { slice, type SelectionItem } from "../selection/index.js";
+import { copyObjectRegion } from "./copy-region.js";
+import { NpyReader } from "../npy/file-io.js";
+import { writeNpySlab } from "../npy/transfer.js";
 
 export interface QueueWorkerOptions {
   /** redis://... of the queue. */
@@ -145,9 +147,18 @@ export class QueueWorker {
         return;
       case "copy": {
         const source = await this.dataset(task.source!);
-        for (const object of task.objects) {
-          const region: SelectionItem[] = object.map((g, a) => slice(g * target.objectShape[a], Math.min(target.shape[a], (g + 1) * target.objectShape[a])));
-          await target.set(region, await source.get(region, { njobs: this.options.njobs ?? 8 }), { njobs: this.options.njobs ?? 8 });
+        for (const object of task.objects) await copyObjectRegion(source, target, object, { njobs: this.options.njobs ?? 8 });
+        return;
+      }
+      case "npy": {
+        const reader = await NpyReader.open(task.file!);
+        try {
+          if (reader.shape.length !== target.ndim || reader.shape.some((n, a) => n !== target.shape[a])) {
+            throw new ComputeError(`"${task.file}" has shape [${reader.shape}] but ${target.describe} has shape [${target.shape}]`);
+          }
+          await writeNpySlab(reader, target, task.rows!);
+        } finally {
+          await reader.close();
         }
         return;
       }

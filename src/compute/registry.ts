@@ -130,9 +130,8 @@ export function describeNames(names: readonly string[]): string {
 /** The file: URL of the first stack frame outside dosna's own compute/ folder: the module calling registerFunction. */
 function callerModule(): string | undefined {
   const here = import.meta.url.slice(0, import.meta.url.lastIndexOf("/") + 1);
-  const stack = new Error().stack ?? "";
-  for (const line of stack.split("\n").slice(1)) {
-    const match = /(file:\/\/[^\s)]+?|\/[^\s():]+?):\d+:\d+\)?$/.exec(line.trim());
+  for (const file of callerFiles()) {
+    const match = /^(file:\/\/.+|\/.+)$/.exec(file);
     if (!match) continue;
     const url = match[1].startsWith("file:") ? match[1] : pathToFileURL(match[1]).href;
     if (url.startsWith(here) || url.includes("/node_modules/dosna/") && url.includes("/compute/")) continue;
@@ -140,4 +139,22 @@ function callerModule(): string | undefined {
     return url;
   }
   return undefined;
+}
+
+/**
+ * The files of the calling stack frames as the runtime loaded them. The raw call sites, not the
+ * text of `Error().stack`: with source maps on (node --enable-source-maps, vitest) the text names
+ * the .ts sources, which are not the modules that ran (and worker threads cannot import them).
+ */
+function callerFiles(): string[] {
+  const original = Error.prepareStackTrace;
+  let sites: unknown;
+  try {
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    sites = new Error().stack;
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+  if (Array.isArray(sites)) return (sites as NodeJS.CallSite[]).slice(1).map((site) => site.getFileName() ?? "");
+  return (new Error().stack ?? "").split("\n").slice(1).map((line) => /(file:\/\/[^\s)]+?|\/[^\s():]+?):\d+:\d+\)?$/.exec(line.trim())?.[1] ?? "");
 }

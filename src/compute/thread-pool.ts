@@ -29,6 +29,8 @@ const { parentPort, workerData } = require("node:worker_threads");
 const ndarray = require(workerData.ndarrayPath);
 const key = Symbol.for("dosna.compute.functions");
 const ready = (async () => { for (const m of workerData.modules) await import(m); })();
+// A module that fails to load fails each task (below); unhandled, it would kill the thread before any task arrived.
+ready.catch(() => undefined);
 parentPort.on("message", async (task) => {
   try {
     await ready;
@@ -59,6 +61,8 @@ export class ThreadPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** Why the threads are gone (a thread crashed or exited): later tasks fail with it instead of waiting forever. */
+  private crashed: Error | undefined;
 
   constructor(
     readonly size: number,
@@ -69,7 +73,8 @@ export class ThreadPool {
       const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { modules, ndarrayPath } });
       const slot: Slot = { worker, busy: 0 };
       worker.on("message", (message: ThreadReply) => this.settle(slot, message));
-      worker.on("error", (error) => this.failAll(new ComputeError(`a worker thread of the threads engine crashed: ${error.message}`, { cause: error })));
+      worker.on("error", (error) => this.crash(new ComputeError(`a worker thread of the threads engine crashed: ${error.message}`, { cause: error })));
+      worker.on("exit", (code) => this.crash(new ComputeError(`a worker thread of the threads engine exited (code ${code})`)));
       this.slots.push(slot);
     }
   }
@@ -81,6 +86,7 @@ export class ThreadPool {
   /** Run function `name` on `chunk` (its buffer is transferred when it owns it whole, so the caller must not use it afterwards). */
   run(name: string, params: unknown, chunk: NdArray<TypedArray>, context: ChunkContext, signal?: AbortSignal): Promise<WritableValue> {
     if (this.closed) return Promise.reject(new ComputeError("the threads engine's pool is closed"));
+    if (this.crashed) return Promise.reject(this.crashed);
     if (signal?.aborted) return Promise.reject(new AbortedError("threads engine task was aborted", { cause: signal.reason }));
     const slot = this.slots.reduce((best, s) => (s.busy < best.busy ? s : best));
     const id = this.nextId++;
@@ -108,6 +114,12 @@ export class ThreadPool {
     if (reply.kind === "typed") return pending.resolve(reply.data);
     if (reply.kind === "nd") return pending.resolve(ndarray(reply.data as never, reply.shape) as NdArray<TypedArray>);
     pending.resolve(reply.value as WritableValue);
+  }
+
+  private crash(error: Error): void {
+    if (this.closed) return;
+    this.crashed ??= error;
+    this.failAll(this.crashed);
   }
 
   private failAll(error: Error): void {

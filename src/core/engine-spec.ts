@@ -24,14 +24,18 @@ export interface QueueEngineSpec {
 
 /**
  * The text form used by config files, DOSNA_ENGINE and the CLI's --engine: "local", "threads",
- * "threads:N", or a redis:// / rediss:// URL (the queue engine, queue name "dosna").
+ * "threads:N", or a redis:// / rediss:// URL (the queue engine; a "#NAME" suffix names the queue, default "dosna").
  */
 export function parseEngineText(text: string, what = "engine"): EngineSpec {
   const value = text.trim();
   if (value === "local" || value === "threads") return value;
   const threads = /^threads:(\d+)$/.exec(value);
   if (threads && Number(threads[1]) >= 1) return { threads: Number(threads[1]) };
-  if (/^rediss?:\/\//.test(value)) return { queue: value };
+  if (/^rediss?:\/\//.test(value)) {
+    // "#NAME" picks the BullMQ queue name (default "dosna"); the fragment never reaches Redis.
+    const hash = value.indexOf("#");
+    return hash < 0 ? { queue: value } : { queue: value.slice(0, hash), name: value.slice(hash + 1) };
+  }
   throw new ValidationError(`${what}: expected "local", "threads", "threads:N" or a redis://host:port URL, got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, "//***@"))}`);
 }
 

@@ -53,16 +53,7 @@ const DEFAULT_SLAB_BYTES = 64 * 1024 * 1024;
 export async function importNpy(path: string, group: Group, name: string, options: ImportNpyOptions = {}): Promise<Dataset> {
   const reader = await NpyReader.open(path);
   try {
-    if (options.overwrite && (await group.has(name))) await group.delete(name);
-    const dataset = await group.createDataset(name, {
-      shape: reader.shape,
-      dtype: reader.dtype,
-      chunks: options.chunks,
-      compression: options.compression,
-      compressionLevel: options.compressionLevel,
-      fillValue: options.fillValue,
-      attrs: options.attrs,
-    });
+    const dataset = await createImportTarget(reader, group, name, options);
     await copyFileToDataset(reader, dataset, options);
     return dataset;
   } finally {
@@ -79,28 +70,74 @@ async function copyFileToDataset(reader: NpyReader, dataset: Dataset, options: T
     options.onProgress?.({ done: total, total });
     return;
   }
-  // Fortran order is contiguous along the last axis: slab along it so each read is one range.
-  const fortran = reader.fortranOrder && shape.length > 1;
-  const axis = fortran ? shape.length - 1 : 0;
-  const rowElements = shape.reduce((a, b) => a * b, 1) / Math.max(shape[axis], 1);
-  const rowBytes = rowElements * bytesPerElement(reader.dtype);
-  const slabs = slabRanges(shape[axis], (r) => Math.floor(r / dataset.chunks[axis]), rowBytes, options.slabBytes);
-  const read = ([start, end]: [number, number]) => reader.readElements(start * rowElements, (end - start) * rowElements);
+  const slabs = npySlabs(reader, dataset, options.slabBytes);
   let done = 0;
-  let next = slabs.length ? read(slabs[0]) : undefined;
+  let next = slabs.length ? readNpySlab(reader, slabs[0]) : undefined;
   for (let i = 0; i < slabs.length; i++) {
     throwIfAborted(options.signal, `import into ${dataset.describe}`);
     const data = await next!;
-    next = i + 1 < slabs.length ? read(slabs[i + 1]) : undefined;
+    next = i + 1 < slabs.length ? readNpySlab(reader, slabs[i + 1]) : undefined;
     next?.catch(() => undefined); // surfaced when awaited
-    const [start, end] = slabs[i];
-    const slabShape = shape.map((size, a) => (a === axis ? end - start : size));
-    const value = fortran ? ndarray(data as never, slabShape, fortranStrides(slabShape), 0) : ndarray(data as never, slabShape);
-    const region: SelectionItem[] = fortran ? ["...", slice(start, end)] : [slice(start, end)];
-    await dataset.set(region, value as NdArray<TypedArray>, { signal: options.signal });
-    done += (end - start) * rowBytes;
+    await writeNpySlab(reader, dataset, slabs[i], data, options.signal);
+    done += slabBytesOf(reader, slabs[i]);
     options.onProgress?.({ done, total });
   }
+}
+
+/**
+ * The slabs an import moves, as [start, end) rows along the file's contiguous axis (axis 0 for C
+ * order, the last for Fortran order), cut at the dataset's chunk boundaries. Each can be written
+ * on its own (compute/ hands them to queue workers).
+ */
+export function npySlabs(reader: NpyReader, dataset: Dataset, slabBytes?: number): Array<[number, number]> {
+  const shape = reader.shape;
+  const axis = slabAxis(reader);
+  return slabRanges(shape[axis], (r) => Math.floor(r / dataset.chunks[axis]), rowElementsOf(reader) * bytesPerElement(reader.dtype), slabBytes);
+}
+
+export function slabBytesOf(reader: NpyReader, [start, end]: [number, number]): number {
+  return (end - start) * rowElementsOf(reader) * bytesPerElement(reader.dtype);
+}
+
+export function readNpySlab(reader: NpyReader, [start, end]: [number, number]): Promise<TypedArray> {
+  const rowElements = rowElementsOf(reader);
+  return reader.readElements(start * rowElements, (end - start) * rowElements);
+}
+
+/** Write one slab (read with readNpySlab, or read here) into `dataset`, whose shape is the file's. */
+export async function writeNpySlab(reader: NpyReader, dataset: Dataset, [start, end]: [number, number], data?: TypedArray, signal?: AbortSignal): Promise<void> {
+  const shape = reader.shape;
+  const axis = slabAxis(reader);
+  const fortran = axis > 0;
+  const values = data ?? (await readNpySlab(reader, [start, end]));
+  const slabShape = shape.map((size, a) => (a === axis ? end - start : size));
+  const value = fortran ? ndarray(values as never, slabShape, fortranStrides(slabShape), 0) : ndarray(values as never, slabShape);
+  const region: SelectionItem[] = fortran ? ["...", slice(start, end)] : [slice(start, end)];
+  await dataset.set(region, value as NdArray<TypedArray>, { signal });
+}
+
+/** Fortran order is contiguous along the last axis: slab along it so each read is one range. */
+function slabAxis(reader: NpyReader): number {
+  return reader.fortranOrder && reader.shape.length > 1 ? reader.shape.length - 1 : 0;
+}
+
+function rowElementsOf(reader: NpyReader): number {
+  const shape = reader.shape;
+  return shape.reduce((a, b) => a * b, 1) / Math.max(shape[slabAxis(reader)], 1);
+}
+
+/** The dataset an import of `reader`'s file creates (replacing what is at `name` with `overwrite`). */
+export async function createImportTarget(reader: NpyReader, group: Group, name: string, options: ImportNpyOptions): Promise<Dataset> {
+  if (options.overwrite && (await group.has(name))) await group.delete(name);
+  return group.createDataset(name, {
+    shape: reader.shape,
+    dtype: reader.dtype,
+    chunks: options.chunks,
+    compression: options.compression,
+    compressionLevel: options.compressionLevel,
+    fillValue: options.fillValue,
+    attrs: options.attrs,
+  });
 }
 
 /** Write `dataset` (or a selection of it) to a C-order .npy file at `path`. */

@@ -12,6 +12,12 @@ import { contentVersion, datasetRecord, provenance } from "./capture.js";
 
 export async function importNpy(path: string, group: Group, name: string, options: ImportNpyOptions = {}): Promise<Dataset> {
   const dataset = await importPlain(path, group, name, options);
+  await recordImport(path, group, dataset);
+  return dataset;
+}
+
+/** Record an import of the .npy file at `path` into `dataset` (also used by compute/'s distributed import). */
+export async function recordImport(path: string, group: Group, dataset: Dataset): Promise<void> {
   if (group.context.provenance !== false) {
     await record("import", dataset, async () => {
       const records = provenance(dataset);
@@ -26,7 +32,6 @@ export async function importNpy(path: string, group: Group, name: string, option
       });
     });
   }
-  return dataset;
 }
 
 export async function exportNpy(dataset: Dataset, path: string, options: ExportNpyOptions = {}): ReturnType<typeof exportPlain> {

@@ -1,5 +1,5 @@
 /** dosna cp SRC DST: copy a dataset, group or pool between any two pools (see ../copy.ts). */
-import { copyProvenance, Dataset, Group, type CreateDatasetOptions } from "../../index.js";
+import { copyDataset, copyProvenance, Dataset, Group, parseEngineText, type CreateDatasetOptions } from "../../index.js";
 import type { Cli } from "../context.js";
 import { copyTree } from "../copy.js";
 import { describeLocation } from "../locations.js";
@@ -12,6 +12,8 @@ export interface CpOptions {
   compressionLevel?: number;
   /** Copy the source as it is in this version (branch, tag or snapshot) of its pool's repository. */
   ref?: string;
+  /** redis://...: dosna worker processes copy the chunks. */
+  engine?: string;
 }
 
 export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options: CpOptions): Promise<void> {
@@ -31,6 +33,7 @@ export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options
       njobs: cli.connections.njobs,
       signal: cli.signal,
       progress,
+      ...(options.engine !== undefined ? { distribute: distributor(options.engine, cli.signal) } : {}),
     });
   } finally {
     progress.stop();
@@ -58,4 +61,10 @@ async function carryProvenance(node: Group | Dataset, targetPool: Group, targetP
     const child = await node.get(name);
     await carryProvenance(child, targetPool, join(targetPath, name), `${from}/${name}`);
   }
+}
+
+/** The copy of one dataset on the engine named by --engine. */
+function distributor(text: string, signal: AbortSignal): (source: Dataset, destination: Dataset) => Promise<number> {
+  const engine = parseEngineText(text, "--engine");
+  return (source, destination) => copyDataset(source, destination, { engine, signal });
 }

@@ -1,6 +1,6 @@
 /** dosna import FILE.npy URL and dosna export URL FILE.npy: streaming, with progress. */
 import { stat } from "node:fs/promises";
-import { AlreadyExistsError, exportNpy, importNpy, NpyReader, type CreateDatasetOptions } from "../../index.js";
+import { AlreadyExistsError, exportNpy, importNpy, NpyReader, parseEngineText, type CreateDatasetOptions } from "../../index.js";
 import type { Cli } from "../context.js";
 import { describeLocation } from "../locations.js";
 import { progressReporter } from "../progress.js";
@@ -12,6 +12,7 @@ export interface ImportOptions {
   compressionLevel?: number;
   fillValue?: string;
   overwrite?: boolean;
+  engine?: string;
 }
 
 export async function importCommand(cli: Cli, file: string, url: string, options: ImportOptions): Promise<void> {
@@ -34,6 +35,7 @@ export async function importCommand(cli: Cli, file: string, url: string, options
       compressionLevel: options.compressionLevel,
       ...(options.fillValue !== undefined ? { fillValue: parseScalar(options.fillValue, dtype, "--fill-value") } : {}),
       overwrite: options.overwrite,
+      ...(options.engine !== undefined ? { engine: parseEngineText(options.engine, "--engine") } : {}),
       signal: cli.signal,
       onProgress: progressReporter(progress),
     });
