@@ -144,8 +144,8 @@ describe("docker-compose.yml", () => {
     expect(new URL(queue).hostname in services).toBe(true);
     expect(asList(redis.ports, "redis.ports").map(String).some((p) => p.endsWith(`:${new URL(queue).port}`))).toBe(true);
     // The functions file is inside the read-only mount of ./functions.
-    expect(asList(worker.volumes, "worker.volumes")).toEqual(["./functions:/functions:ro"]);
-    expect(argv[argv.indexOf("--functions") + 1]).toMatch(/^\/functions\/[^/]+\.js$/);
+    expect(asList(worker.volumes, "worker.volumes")).toEqual(["./functions:/app/functions:ro"]);
+    expect(argv[argv.indexOf("--functions") + 1]).toMatch(/^\/app\/functions\/[^/]+\.js$/);
 
     const dependsOn = asMap(worker.depends_on, "worker.depends_on");
     expect(asMap(dependsOn.redis, "depends_on.redis")).toEqual({ condition: "service_healthy" });

@@ -18,6 +18,9 @@ export interface ArrayFacts {
   chunks: readonly number[];
 }
 
+/** A function returned something that is not a chunk of the right shape and type: final, retrying cannot help. */
+export class ChunkResultError extends ComputeError {}
+
 /** A ChunkTransform running `fn` with `params`, its results checked. `where` names the worker for messages. */
 export function checkedTransform(name: string, fn: RegisteredFunction, params: unknown, array: ArrayFacts, where: string): ChunkTransform {
   return async (chunk, gridIndex) => {
@@ -44,18 +47,18 @@ export function checkChunkResult(result: unknown, shape: readonly number[], dtyp
   const Expected = typedArrayConstructorFor(dtype);
   if (ArrayBuffer.isView(result) && !(result instanceof DataView)) {
     const length = shape.reduce((a, b) => a * b, 1);
-    if (!(result instanceof Expected)) throw new ComputeError(`${what()} returned a ${describeTyped(result as TypedArray)}: expected ${expected}`);
-    if ((result as TypedArray).length !== length) throw new ComputeError(`${what()} returned ${(result as TypedArray).length} elements: expected ${expected} (${length} elements)`);
+    if (!(result instanceof Expected)) throw new ChunkResultError(`${what()} returned a ${describeTyped(result as TypedArray)}: expected ${expected}`);
+    if ((result as TypedArray).length !== length) throw new ChunkResultError(`${what()} returned ${(result as TypedArray).length} elements: expected ${expected} (${length} elements)`);
     return;
   }
   if (isNdArray(result)) {
     const got = `${ArrayBuffer.isView(result.data) ? describeTyped(result.data as TypedArray) : "array"} of shape [${result.shape}]`;
     if (!(result.data instanceof Expected) || result.shape.length !== shape.length || result.shape.some((n, a) => n !== shape[a])) {
-      throw new ComputeError(`${what()} returned ${got}: expected ${expected}`);
+      throw new ChunkResultError(`${what()} returned ${got}: expected ${expected}`);
     }
     return;
   }
-  throw new ComputeError(`${what()} returned ${result === null ? "null" : Array.isArray(result) ? "a plain array" : typeof result}: expected ${expected} (an ndarray or typed array) or a scalar`);
+  throw new ChunkResultError(`${what()} returned ${result === null ? "null" : Array.isArray(result) ? "a plain array" : typeof result}: expected ${expected} (an ndarray or typed array) or a scalar`);
 }
 
 function describeTyped(array: TypedArray): string {

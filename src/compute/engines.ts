@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { ComputeError, PreconditionFailedError, QueueError, ValidationError } from "../errors.js";
-import type { ChunkFunction, ChunkTransform, ComputeOptions, Dataset, OperationOptions } from "../core/dataset.js";
+import { gridIndices, type ChunkFunction, type ChunkTransform, type ComputeOptions, type Dataset, type OperationOptions } from "../core/dataset.js";
 import type { EngineSpec, QueueEngineSpec } from "../core/engine-spec.js";
 import { newObjectId } from "../core/object-ids.js";
 import { Group } from "../core/group.js";
@@ -331,19 +331,7 @@ async function storedObjects(ds: Dataset, signal?: AbortSignal): Promise<number[
 }
 
 function allChunkIndices(ds: Dataset): number[][] {
-  const grid = ds.chunkGrid;
-  const out: number[][] = [];
-  if (grid.some((g) => g === 0)) return out;
-  const index = new Array<number>(grid.length).fill(0);
-  for (;;) {
-    out.push([...index]);
-    let axis = grid.length - 1;
-    for (; axis >= 0; axis--) {
-      if (++index[axis] < grid[axis]) break;
-      index[axis] = 0;
-    }
-    if (axis < 0) return out;
-  }
+  return [...gridIndices(ds.chunkGrid)];
 }
 
 /**

@@ -13,7 +13,7 @@ import { ABSENT, DEFAULT_QUEUE_NAME, HEARTBEAT_MS, keys, PROTOCOL_VERSION, taskS
 import { checkRedisUrl, probeRedis, redactRedisUrl, redisConnection } from "./redis.js";
 import { PoolOpener } from "./pool-address.js";
 import { findRegisteredFunction, registeredFunctionNames } from "./registry.js";
-import { checkedTransform } from "./chunk-call.js";
+import { checkedTransform, ChunkResultError } from "./chunk-call.js";
 import { Dataset } from "../core/dataset.js";
 import { copyObjectRegion } from "./copy-region.js";
 import { NpyReader } from "../npy/file-io.js";
@@ -124,7 +124,7 @@ export class QueueWorker {
     } catch (error) {
       const message = error instanceof DosnaError && /\((worker|this process)/.test(error.message) ? error.message : `task ${task.index} of job ${task.job} (${task.kind}) failed on ${this.where}: ${(error as Error).message}`;
       this.log(`failed ${job.id} attempt ${job.attemptsMade + 1}: ${message}`);
-      if (error instanceof ComputeError && /returned/.test(message)) throw new UnrecoverableError(message);
+      if (error instanceof ChunkResultError) throw new UnrecoverableError(message);
       throw new ComputeError(message, { cause: error });
     }
     await this.redis.multi().sadd(k.done(task.job), task.index).sadd(k.hosts(task.job), `${hostname()}:${process.pid}`).exec();

@@ -568,7 +568,8 @@ export async function createDatasetNode(context: PoolContext, path: string, info
   return new Dataset(context, path, info, njobs);
 }
 
-function* gridIndices(grid: readonly number[]): Generator<number[]> {
+/** Every index of a grid of `grid` cells per axis, in C order (none when an axis is empty). */
+export function* gridIndices(grid: readonly number[]): Generator<number[]> {
   if (grid.some((g) => g === 0)) return;
   const index = new Array<number>(grid.length).fill(0);
   while (true) {
