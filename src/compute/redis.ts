@@ -42,12 +42,14 @@ export function redisConnection(url: string, options: RedisOptions = {}): Redis 
 export async function probeRedis(url: string, timeoutMs = 3000): Promise<void> {
   const shown = redactRedisUrl(url);
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, enableOfflineQueue: false });
-  client.on("error", () => undefined);
+  // connect() rejects with "Connection is closed." when retries are off; the socket's own error (ECONNREFUSED, ...) says why.
+  let socketError: unknown;
+  client.on("error", (error) => (socketError ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw describeRedisError(error, shown);
+    throw describeRedisError(socketError ?? error, shown);
   } finally {
     client.disconnect();
   }

@@ -5,6 +5,7 @@
  * thread (it hangs off globalThis), so a functions module that imports another copy of "dosna"
  * still registers where the worker looks.
  */
+import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import type { NdArray } from "ndarray";
@@ -112,8 +113,8 @@ export async function loadFunctions(...modules: string[]): Promise<string[]> {
     try {
       await import(url);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(fileURLToPath(url))) {
+      // Only the module itself missing is NotFound: one it imports missing names the module too ("imported from").
+      if (!existsSync(fileURLToPath(url))) {
         throw new NotFoundError(`functions module "${module}" does not exist`, { cause: error });
       }
       throw new ValidationError(`functions module "${module}" failed to load: ${(error as Error).message}`, { cause: error });
