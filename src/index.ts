@@ -88,12 +88,15 @@ export {
 } from "./compute/index.js";
 export { parseEngineText, type EngineSpec, type QueueEngineSpec } from "./core/engine-spec.js";
 export type { ComputeOptions, ChunkTransform } from "./core/dataset.js";
+export { batches, zipBatches, foldOf, type Batch, type BatchOptions, type ZippedBatch, type Fold, type FoldOptions, type SplitOptions } from "./compute/batches.js";
+import { installBatches } from "./compute/batches.js";
 import { installCompute } from "./compute/index.js";
 import { installProvenance, installVersionCapture } from "./provenance/index.js";
 // Explicit wiring of the layers above core/: compute lets map/apply/clear run named functions on
 // engines; provenance capture then wraps Dataset's operations (so a distributed map is recorded
 // once, as a local one) and repository commits and merges.
 installCompute();
+installBatches();
 installProvenance();
 installVersionCapture();
 export {

@@ -105,7 +105,12 @@ export class QueueClient {
     } catch (error) {
       const state: JobState = error instanceof AbortedError ? "cancelled" : "failed";
       await this.finish(jobId, state, error instanceof AbortedError ? undefined : (error as Error).message).catch(() => undefined);
-      if (state === "cancelled") await this.removePending(jobId, tasks).catch(() => undefined);
+      if (state === "cancelled") {
+        await this.removePending(jobId, tasks).catch(() => undefined);
+        // Tasks already running finish (workers check for cancellation only between tasks): wait
+        // for them, so that what the caller removes next is not written again behind its back.
+        await this.waitForRunning(jobId, tasks).catch(() => undefined);
+      }
       throw error;
     }
     await this.finish(jobId, "completed");
@@ -186,6 +191,15 @@ export class QueueClient {
       if (states[i] === "unknown" && !(await this.redis.sismember(keys(this.name).done(jobId), pending[i].index))) {
         throw new QueueError(`task ${pending[i].index} of job ${jobId} is gone from Redis at ${this.shownUrl} (Redis restarted without persistence, or the queue was cleaned): its output is incomplete; run the job again (finished tasks are skipped)`);
       }
+    }
+  }
+
+  private async waitForRunning(jobId: string, tasks: readonly Task[], timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const states = await Promise.all(tasks.map((t) => this.queue.getJobState(taskId(jobId, t.index))));
+      if (!states.includes("active")) return;
+      await sleep(100);
     }
   }
 

@@ -72,3 +72,18 @@ if (s3) {
 export function uniquePoolName(prefix = "pool"): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 }
+
+/**
+ * The Redis under test (the queue engine's tests), when one is configured: DOSNA_TEST_REDIS_URL,
+ * with DOSNA_TEST_REDIS_PASSWORD put into it when that is set and the URL has none.
+ */
+export function redisTestUrl(): string | undefined {
+  const url = process.env.DOSNA_TEST_REDIS_URL;
+  if (!url) return undefined;
+  const password = process.env.DOSNA_TEST_REDIS_PASSWORD;
+  if (!password) return url;
+  const parsed = new URL(url);
+  if (parsed.password) return url;
+  parsed.password = password;
+  return parsed.toString().replace(/\/$/, "");
+}
