@@ -44,7 +44,10 @@ export class QueueClient {
     const url = checkRedisUrl(spec.queue, "engine.queue");
     await probeRedis(url);
     const connection = redisConnection(url);
-    return new QueueClient(spec, connection, new Queue(spec.name ?? DEFAULT_QUEUE_NAME, { connection }));
+    const queue = new Queue(spec.name ?? DEFAULT_QUEUE_NAME, { connection });
+    // Without a listener BullMQ prints every connection error (e.g. while Redis restarts) to stderr.
+    queue.on("error", () => undefined);
+    return new QueueClient(spec, connection, queue);
   }
 
   async close(): Promise<void> {
@@ -95,7 +98,7 @@ export class QueueClient {
       .multi()
       .hsetnx(k.job(jobId), "created", new Date(created).toISOString())
       .hset(k.job(jobId), { spec: JSON.stringify(jobSpec), total: tasks.length, objects: totalObjects, state: "running", caller: `${hostname()}:${process.pid}` })
-      .hdel(k.job(jobId), "error", "finished")
+      .hdel(k.job(jobId), "error", "finished", "stopped")
       .zadd(k.jobs, created, jobId)
       .exec();
     const done = new Set((await this.redis.smembers(k.done(jobId))).map(Number));
@@ -104,8 +107,11 @@ export class QueueClient {
       await this.follow(jobId, tasks, objectsOf, totalObjects, options);
     } catch (error) {
       const state: JobState = error instanceof AbortedError ? "cancelled" : "failed";
-      await this.finish(jobId, state, error instanceof AbortedError ? undefined : (error as Error).message).catch(() => undefined);
-      if (state === "cancelled") {
+      // A failed job's output is removed too (unless Redis lost the job, QueueError: kept to resume):
+      // stop its tasks as a cancel does, and mark it stopped so that workers skip its later tasks.
+      const stop = !(error instanceof QueueError);
+      await this.finish(jobId, state, error instanceof AbortedError ? undefined : (error as Error).message, stop).catch(() => undefined);
+      if (stop) {
         await this.removePending(jobId, tasks).catch(() => undefined);
         // Tasks already running finish (workers check for cancellation only between tasks): wait
         // for them, so that what the caller removes next is not written again behind its back.
@@ -207,9 +213,9 @@ export class QueueClient {
     for (const task of tasks) await this.queue.remove(taskId(jobId, task.index)).catch(() => 0);
   }
 
-  private async finish(jobId: string, state: JobState, error?: string): Promise<void> {
+  private async finish(jobId: string, state: JobState, error?: string, stopped = false): Promise<void> {
     const k = keys(this.name);
-    const tx = this.redis.multi().hset(k.job(jobId), { state, finished: new Date().toISOString() });
+    const tx = this.redis.multi().hset(k.job(jobId), { state, finished: new Date().toISOString(), ...(stopped ? { stopped: "1" } : {}) });
     if (error) tx.hsetnx(k.job(jobId), "error", error);
     for (const key of [k.job(jobId), k.done(jobId), k.hosts(jobId), k.tokens(jobId)]) tx.expire(key, FINISHED_RETENTION_S);
     await tx.exec();

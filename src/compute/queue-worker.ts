@@ -116,8 +116,8 @@ export class QueueWorker {
     if (!parsed.success) throw new UnrecoverableError(`task ${job.id} on queue "${this.queueName}" is not a dosna task: ${parsed.error.issues[0]?.message}`);
     const task = parsed.data;
     const k = keys(this.queueName);
-    const state = await this.redis.hget(k.job(task.job), "state");
-    if (state === "cancelled") return { where: this.where };
+    const [state, stopped] = await this.redis.hmget(k.job(task.job), "state", "stopped");
+    if (state === "cancelled" || stopped) return { where: this.where };
     const started = Date.now();
     try {
       await this.run(task);

@@ -279,9 +279,9 @@ if (!enabled) {
         const running: Promise<dn.Dataset> =
           kind === "map" ? ds.map("slowIncrement", `kill-${kind}-out`, { engine, params: slow, onProgress }) : ds.apply("slowIncrement", { engine, params: slow, onProgress }).then(() => ds);
         running.catch(() => undefined);
-        // Kill it while it holds tasks: it runs two at a time, and has finished one.
+        // Kill it about a third of the way through, while it holds tasks: it has finished one and runs two at a time.
         await victim.waitForLine(/ done \S+ \((map|stage),/, 30_000);
-        await sleep(50);
+        for (const deadline = Date.now() + 20_000; progress.done < TASKS / 3 && Date.now() < deadline; ) await sleep(20);
         victim.kill("SIGKILL");
         const doneAtKill = progress.done;
         expect(doneAtKill).toBeLessThan(TASKS);
