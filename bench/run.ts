@@ -9,6 +9,9 @@
  *   options: --size-mib N  --repeats N  --njobs N  --stores fs,s3  --out FILE
  *            --baseline REF (for bench/concurrency.ts, default af3ea9b)  --no-concurrency
  *            --no-versioning (bench/versioning.ts, on memory too; --runs N for it, default 3)
+ *            --no-compute (bench/compute.ts: engines local/threads/queue workers, queue overhead;
+ *            Redis from DOSNA_TEST_REDIS_URL or started by it)
+ *            --no-models (bench/vector-search.ts on fs, bench/derive.ts, bench/batches.ts)
  * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
  *   eval "$(bash scripts/rgw-start.sh)"
  */
@@ -17,6 +20,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { benchConcurrency, DEFAULT_BASELINE, printConcurrencyTable, printFailures, type ConcurrencyReport } from "./concurrency.js";
 import { benchStores, commandLine, compileBench, median, runCase as runCaseScript } from "./harness.js";
+import { benchBatches, printBatchesTable, type BatchesReport } from "./batches.js";
+import { benchDerive, printDeriveTable, type DeriveReport } from "./derive.js";
+import { benchVectorSearch, printVectorSearchTable, type VectorSearchReport } from "./vector-search.js";
+import { benchCompute, printComputeFailures, printComputeTables, type ComputeReport } from "./compute.js";
 import { benchVersioning, printVersioningFailures, printVersioningTables, type VersioningReport } from "./versioning.js";
 import type { CaseResult, CaseSpec } from "./spec.js";
 
@@ -156,6 +163,20 @@ if (!flag("no-versioning")) {
   versioning = await benchVersioning({ quick, stores: ["memory", ...storesWanted], runs: Number(option("runs", "3")), compiledBench: dirname(caseScript) });
 }
 
+// The compute engines (bench/compute.ts), in the same run.
+let compute: ComputeReport | undefined;
+if (!flag("no-compute")) compute = await benchCompute({ quick });
+
+// Models attached to data (issue 13): vector search, a derivation, training batches.
+let models: { vectors: VectorSearchReport; derive: DeriveReport; batches: BatchesReport } | undefined;
+if (!flag("no-models")) {
+  models = {
+    vectors: await benchVectorSearch({ quick, store: "fs" }),
+    derive: await benchDerive({ quick }),
+    batches: await benchBatches({ quick, stores: storesWanted.filter((s) => s === "fs" || s === "s3") }),
+  };
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 console.log(`\n${pad("store", 10)}${pad("case", 24)}${pad("MiB/s", 10)}${pad("s", 8)}${pad("peak RSS MiB", 14)}note`);
 for (const r of rows) {
@@ -163,12 +184,18 @@ for (const r of rows) {
 }
 if (concurrency) printConcurrencyTable(concurrency);
 if (versioning) printVersioningTables(versioning);
+if (compute) printComputeTables(compute);
+if (models) {
+  printVectorSearchTable(models.vectors);
+  printDeriveTable(models.derive);
+  printBatchesTable(models.batches);
+}
 console.log("\nratios (same run):");
 for (const [name, value] of Object.entries(ratios)) console.log(`  ${pad(name, 52)} ${value.toFixed(2)}`);
 
 const out = option("out", join(import.meta.dirname, "results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`));
 mkdirSync(join(out, ".."), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios, concurrency, versioning }, null, 2));
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, sizeMiB, shape, chunks, njobs, repeats, rows, ratios, concurrency, versioning, compute, models }, null, 2));
 console.log(`\nresults written to ${out}`);
 rmSync(workDir, { recursive: true, force: true });
 if (concurrency) {
@@ -179,3 +206,8 @@ if (versioning) {
   printVersioningFailures(versioning);
   if (versioning.failures.length > 0) process.exitCode = 1;
 }
+if (compute) {
+  printComputeFailures(compute);
+  if (compute.failures.length > 0) process.exitCode = 1;
+}
+if (models && models.derive.failures.length > 0) process.exitCode = 1;

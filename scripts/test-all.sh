@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 [ -f dist/index.js ] || npm run build
 
 # Debian's Python packages, used through /usr/bin/python3, are independent oracles: numpy for the
-# .npy tests, prov (python3-prov) to read back the PROV-JSON that provenance exports.
+# .npy tests, prov (python3-prov) to read back the PROV-JSON that provenance exports, onnx
+# (python3-onnx) to build the model the ONNX tests run.
 python_packages=()
 /usr/bin/python3 -c "import numpy" 2>/dev/null || python_packages+=(python3-numpy)
 /usr/bin/python3 -c "import prov.model" 2>/dev/null || python_packages+=(python3-prov)
+/usr/bin/python3 -c "import onnx" 2>/dev/null || python_packages+=(python3-onnx)
 if [ "${#python_packages[@]}" -gt 0 ]; then
-  echo "== installing Debian's ${python_packages[*]} (the .npy and PROV-JSON tests' oracles)"
+  echo "== installing Debian's ${python_packages[*]} (the .npy, PROV-JSON and ONNX tests' oracles)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${python_packages[@]}" >/dev/null
 fi

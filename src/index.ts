@@ -89,7 +89,13 @@ export {
 export { parseEngineText, type EngineSpec, type QueueEngineSpec } from "./core/engine-spec.js";
 export type { ComputeOptions, ChunkTransform } from "./core/dataset.js";
 export { batches, zipBatches, foldOf, type Batch, type BatchOptions, type ZippedBatch, type Fold, type FoldOptions, type SplitOptions } from "./compute/batches.js";
+export { onnxFunction, type OnnxFunctionOptions } from "./compute/onnx.js";
+export type { DeriveOptions, DerivationInfo, DerivedFrom } from "./compute/derive.js";
+export type { NearestOptions, NearestResult, VectorQueries, VectorMetric } from "./compute/vector-search.js";
+export type { CreateVectorIndexOptions, UpdateVectorIndexOptions, VectorIndexInfo, VectorIndexUpdate, VectorIndexParams } from "./compute/vector-index.js";
 import { installBatches } from "./compute/batches.js";
+import { installDeriveHooks } from "./compute/derive-hooks.js";
+import { installVectorMethods } from "./compute/vector-methods.js";
 import { installCompute } from "./compute/index.js";
 import { installProvenance, installVersionCapture } from "./provenance/index.js";
 // Explicit wiring of the layers above core/: compute lets map/apply/clear run named functions on
@@ -97,6 +103,8 @@ import { installProvenance, installVersionCapture } from "./provenance/index.js"
 // once, as a local one) and repository commits and merges.
 installCompute();
 installBatches();
+installVectorMethods();
+installDeriveHooks();
 installProvenance();
 installVersionCapture();
 export {

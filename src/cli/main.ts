@@ -15,7 +15,7 @@ import { attrs, create, rm } from "./commands/modify.js";
 import { exportCommand, importCommand } from "./commands/npy.js";
 import { invalidate, lineage, record } from "./commands/lineage.js";
 import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
-import { apply, jobs, map, worker } from "./commands/compute.js";
+import { apply, deriveList, deriveRefresh, jobs, map, worker } from "./commands/compute.js";
 import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
 
 const URL_HELP = `
@@ -319,6 +319,21 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .addOption(engine())
     .addOption(params())
     .action((url: string, fn: string, opts, cmd: Command) => run((cli) => apply(cli, url, fn, opts), cmd));
+
+  const derive = program.command("derive").description("datasets derived from others and kept current (pool.derive in the API)");
+  derive
+    .command("ls")
+    .description("list the derivations of the datasets under URL, with how many blocks are stale")
+    .argument("<url>", "a pool, group or dataset")
+    .option("--json", "machine-readable output")
+    .action((url: string, opts, cmd: Command) => run((cli) => deriveList(cli, url, opts), cmd));
+  derive
+    .command("refresh")
+    .description("recompute the stale blocks of what is derived from the datasets under URL (left by writers that died)")
+    .argument("<url>", "a pool, group or dataset")
+    .addOption(functions())
+    .addOption(engine())
+    .action((url: string, opts, cmd: Command) => run((cli) => deriveRefresh(cli, url, opts), cmd));
 
   program
     .command("worker")

@@ -34,6 +34,7 @@ const queueSpecSchema = z
   .strict();
 
 const DEFAULT_TASK_BYTES = 8 * 1024 * 1024;
+const MIN_TASKS = 64;
 const HERE = `${hostname()}:${process.pid}`;
 
 export function resolveEngine(spec: EngineSpec | undefined, what: string): ResolvedEngine {
@@ -98,11 +99,11 @@ function threadTransform(pool: ThreadPool, name: string, params: unknown, facts:
 async function withThreads<T>(engine: { size: number }, name: string, run: (pool: ThreadPool) => Promise<T>): Promise<T> {
   const entry = registeredFunction(name);
   if (!entry.module) throw new ComputeError(`the threads engine cannot tell which module registered "${name}": pass { module: import.meta.url } to dn.registerFunction`);
-  const pool = new ThreadPool(engine.size, [entry.module]);
+  const pool = ThreadPool.acquire(engine.size, [entry.module]);
   try {
     return await run(pool);
   } finally {
-    await pool.close();
+    pool.release();
   }
 }
 
@@ -110,10 +111,16 @@ function ioOptions(options: OperationOptions, engine: { size: number }, ds: Data
   return { ...options, njobs: Math.max(options.njobs ?? ds.njobs, engine.size * 2) };
 }
 
-/** Groups of whole objects of about `taskBytes` each (at least one), in C order. */
+/**
+ * Groups of whole objects of about `taskBytes` each (at least one), in C order, and at least
+ * MIN_TASKS groups when there are that many objects, so that small arrays still spread over the
+ * workers. Depends only on the data (not on how many workers listen): a resubmitted job must cut
+ * the same tasks to skip the ones done.
+ */
 export function taskObjects(ds: Dataset, objects: number[][], taskBytes = DEFAULT_TASK_BYTES): number[][][] {
   const objectBytes = ds.objectShape.reduce((a, b) => a * b, 1) * Math.max(1, ds.nbytes / Math.max(1, ds.size));
-  const per = Math.max(1, Math.floor(taskBytes / Math.max(1, objectBytes)));
+  const byBytes = Math.max(1, Math.floor(taskBytes / Math.max(1, objectBytes)));
+  const per = Math.min(byBytes, Math.max(1, Math.ceil(objects.length / MIN_TASKS)));
   const groups: number[][][] = [];
   for (let i = 0; i < objects.length; i += per) groups.push(objects.slice(i, i + per));
   return groups;

@@ -35,9 +35,10 @@ export const taskSchema = z
     /**
      * map: fn over source into target; stage: the same, recording source tokens (apply in place);
      * clear: delete target objects; copy: the source's values in each target object's region;
-     * npy: rows [start, end) of a .npy file (a path the worker can read) into target.
+     * npy: rows [start, end) of a .npy file (a path the worker can read) into target;
+     * derive: blocks (objects: [[b], ...], axis-0 chunk rows of source) of a derivation into target.
      */
-    kind: z.enum(["map", "stage", "clear", "copy", "npy"]),
+    kind: z.enum(["map", "stage", "clear", "copy", "npy", "derive"]),
     fn: z.string().optional(),
     params: z.unknown().optional(),
     source: datasetRef.optional(),

@@ -16,6 +16,8 @@ import { findRegisteredFunction, registeredFunctionNames } from "./registry.js";
 import { checkedTransform, ChunkResultError } from "./chunk-call.js";
 import { Dataset } from "../core/dataset.js";
 import { copyObjectRegion } from "./copy-region.js";
+import { computeBlock } from "./derive.js";
+import { forEachLimited } from "../core/concurrency.js";
 import { NpyReader } from "../npy/file-io.js";
 import { writeNpySlab } from "../npy/transfer.js";
 
@@ -160,6 +162,15 @@ export class QueueWorker {
         } finally {
           await reader.close();
         }
+        return;
+      }
+      case "derive": {
+        const source = await this.dataset(task.source!);
+        const entry = findRegisteredFunction(task.fn ?? "");
+        if (!entry) throw new NotFoundError(`no function "${task.fn}" is registered on ${this.where} (registered: ${registeredFunctionNames().join(", ") || "none"})`);
+        const spec = { fn: entry.name, blockRows: source.chunks[0] };
+        const call = async (rows: Parameters<typeof entry.fn>[0], context: Parameters<typeof entry.fn>[2]) => entry.fn(rows, task.params, context);
+        await forEachLimited(task.objects.map((o) => o[0]), (b) => computeBlock(source, target, spec, b, call, this.where), { njobs: this.options.njobs ?? 8 }, `derive task ${task.index} of job ${task.job}`);
         return;
       }
       case "map":

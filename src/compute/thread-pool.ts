@@ -56,8 +56,16 @@ parentPort.on("message", async (task) => {
 });
 `;
 
+/** Pools kept between calls (starting threads that import dosna costs ~0.4 s of CPU each), by size and modules. */
+const shared = new Map<string, ThreadPool>();
+/** An idle shared pool's threads are stopped after this long (and never keep the process alive meanwhile). */
+const IDLE_CLOSE_MS = 30_000;
+
 export class ThreadPool {
   private readonly slots: Slot[] = [];
+  private users = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private sharedKey: string | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
@@ -70,13 +78,45 @@ export class ThreadPool {
   ) {
     const ndarrayPath = createRequire(import.meta.url).resolve("ndarray");
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { modules, ndarrayPath } });
+      // The thread's source is CommonJS: a caller started with --input-type=module (node -e) must not pass that on.
+      const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type"));
+      const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { modules, ndarrayPath }, execArgv });
       const slot: Slot = { worker, busy: 0 };
       worker.on("message", (message: ThreadReply) => this.settle(slot, message));
       worker.on("error", (error) => this.crash(new ComputeError(`a worker thread of the threads engine crashed: ${error.message}`, { cause: error })));
       worker.on("exit", (code) => this.crash(new ComputeError(`a worker thread of the threads engine exited (code ${code})`)));
       this.slots.push(slot);
     }
+  }
+
+  /**
+   * A pool of `size` threads with `modules` loaded, shared by concurrent and later calls: give it
+   * back with release(). A pool whose threads crashed is replaced.
+   */
+  static acquire(size: number, modules: readonly string[]): ThreadPool {
+    const key = `${size}\n${modules.join("\n")}`;
+    let pool = shared.get(key);
+    if (!pool || pool.crashed || pool.closed) {
+      pool = new ThreadPool(size, modules);
+      pool.sharedKey = key;
+      shared.set(key, pool);
+    }
+    clearTimeout(pool.idleTimer);
+    pool.idleTimer = undefined;
+    if (pool.users++ === 0) for (const slot of pool.slots) slot.worker.ref();
+    return pool;
+  }
+
+  /** Done with a pool from acquire(): when no call uses it, its threads stop holding the process open and close after a while. */
+  release(): void {
+    if (--this.users > 0) return;
+    if (this.crashed) {
+      void this.close();
+      return;
+    }
+    for (const slot of this.slots) slot.worker.unref();
+    this.idleTimer = setTimeout(() => void this.close(), IDLE_CLOSE_MS);
+    this.idleTimer.unref();
   }
 
   static defaultSize(): number {
@@ -101,6 +141,8 @@ export class ThreadPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
+    if (this.sharedKey !== undefined && shared.get(this.sharedKey) === this) shared.delete(this.sharedKey);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.failAll(new ComputeError("the threads engine's pool was closed while tasks were running"));
   }

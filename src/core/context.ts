@@ -17,6 +17,8 @@ export interface PoolContext {
   readonly onStale?: StalePolicy;
   /** Where map/apply/clear run unless a call says otherwise (compute/; default "local"). */
   readonly engine?: EngineSpec;
+  /** The store holds only Zarr keys (a repository session): no side objects such as derivation markers. */
+  readonly zarrKeysOnly?: boolean;
 }
 
 export type StalePolicy = "ignore" | "warn" | "error";

@@ -229,6 +229,11 @@ async function recordOperation(operation: string, ds: Dataset, output: Dataset, 
   }
 }
 
+/** A derivation computed (some or all of) `output` from `input` (compute/derive.ts). */
+export async function recordDerivation(input: Dataset, output: Dataset, activity: { function: string } & Record<string, unknown>): Promise<void> {
+  await recordOperation("derive", input, output, { ...functionIdentity(activity.function), ...activity }, [input]);
+}
+
 type AnyMethod = (this: Dataset, ...args: never[]) => Promise<unknown>;
 
 /** Wrap a method so that its successful, outermost call is recorded by `after`. */

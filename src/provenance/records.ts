@@ -41,6 +41,8 @@ export const recordSchema = z
         engine: z.enum(["local", "threads", "queue"]).optional(),
         hosts: z.array(z.string()).optional(),
         job: z.string().optional(),
+        /** A derivation (compute/derive.ts): how many blocks (axis-0 chunk rows of the input) this refresh computed. */
+        blocks: z.number().int().nonnegative().optional(),
       })
       .strict()
       .optional(),

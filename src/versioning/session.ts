@@ -61,6 +61,7 @@ export class Session extends Pool {
       poolName: `${pool.context.poolName}@${info.ref}`,
       readOnly: !writable,
       conflicts: pool.context.conflicts,
+      zarrKeysOnly: true,
     };
     const key = metadataKey("");
     const bytes = await info.store.get(key);

@@ -174,3 +174,27 @@ describe("dosna worker and dosna jobs", () => {
     expect(oneLine(badUrl.stderr)).toContain('"http://127.0.0.1:1"');
   });
 });
+
+describe("dosna derive ls and dosna derive refresh", () => {
+  it("lists a derivation with its stale blocks, and refresh recomputes them", async () => {
+    // The library side registers and derives (the CLI lists and refreshes).
+    await import(join(ROOT, FUNCTIONS));
+    const pool = await openPool();
+    const input = await pool.createDataset("series", { shape: [6, 4], dtype: "float32", chunks: [2, 4] });
+    await input.set(undefined, 1);
+    await pool.derive({ from: "series", fn: "scale", to: "series_x2" });
+    const listed = await dosnaOk(["derive", "ls", join(dir, "lab"), "--json"]);
+    expect(JSON.parse(listed)).toEqual([{ to: "/series_x2", from: "/series", fn: "scale", blockRows: 2, staleBlocks: 0, blocks: 3 }]);
+    // A writer that died after writing block 1 left its marker ("written", not yet recomputed).
+    const { markStale } = await import("../../src/compute/derive.js");
+    await markStale(input, ["/series_x2"], 1, 1, "gone", "written");
+    const table = await dosnaOk(["derive", "ls", join(dir, "lab")]);
+    expect(table).toMatch(/\/series\s+\/series_x2\s+scale\s+3 × 2 rows\s+1/);
+    const refreshed = await dosna(["derive", "refresh", `${join(dir, "lab")}::series`, "--functions", join(ROOT, FUNCTIONS)]);
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(refreshed.stderr + refreshed.stdout).toContain("/series_x2: recomputed 1 block(s) from /series");
+    expect(JSON.parse(await dosnaOk(["derive", "ls", join(dir, "lab"), "--json"]))[0].staleBlocks).toBe(0);
+    const none = await dosnaOk(["derive", "ls", `${join(dir, "lab")}::a`]);
+    expect(none.trim()).toBe("no derivations");
+  });
+});

@@ -16,12 +16,15 @@
  * - thread-pool.ts: a functions module that failed to load in a thread before its first task
  *   arrived killed the thread (unhandled rejection), and a thread that exited (process.exit in a
  *   function) was never noticed: tasks posted afterwards waited forever.
+ * - thread-pool.ts: in a process started with `node --input-type=module -e` every thread died at
+ *   once ("require is not defined in ES module scope"): the threads inherited the flag.
  *
  * Known problem (src/core/object-ids.ts, not fixed here): record ids are the time in ms plus random
  * bytes, so two records made in the same millisecond (a clone, then an apply of a small array) sort
  * at random, and `ds.provenanceRecord()` ("the newest") may return the older one. The tests look
  * records up by operation instead.
  */
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { hostname } from "node:os";
@@ -29,6 +32,7 @@ import ndarray, { type NdArray } from "ndarray";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { ThreadPool } from "../../src/compute/thread-pool.js";
+import { taskObjects } from "../../src/compute/engines.js";
 import { backendKinds, uniquePoolName, type ClusterFixture } from "../helpers/clusters.js";
 import { expectError, expectErrorAndNoChange } from "../helpers/expect-error.js";
 import { seededRandom } from "../helpers/random.js";
@@ -376,5 +380,64 @@ describe("the threads engine's pool", () => {
     } finally {
       await threads.close();
     }
+  });
+
+  it("acquire() shares one pool between calls until it is closed", async () => {
+    const fixture = new URL("./fixtures/functions.mjs", import.meta.url).href;
+    const first = ThreadPool.acquire(2, [fixture]);
+    first.release();
+    const second = ThreadPool.acquire(2, [fixture]);
+    expect(second).toBe(first);
+    const other = ThreadPool.acquire(1, [fixture]);
+    expect(other).not.toBe(first);
+    other.release();
+    const context = { gridIndex: [0], origin: [0], shape: [4], dtype: "float32" };
+    const chunk = ndarray(new Float32Array([1, 2, 3, 4]), [4]) as NdArray<dn.TypedArray>;
+    const result = (await second.run("scale", { factor: 2 }, chunk, context)) as Float32Array;
+    expect([...result]).toEqual([2, 4, 6, 8]);
+    await second.close();
+    const third = ThreadPool.acquire(2, [fixture]);
+    expect(third).not.toBe(first); // a closed pool is not handed out again
+    third.release();
+    await third.close();
+  });
+
+  it("a process that ran a threads map exits by itself (the kept pool does not hold it open)", () => {
+    const dist = new URL("../../dist/index.js", import.meta.url).href;
+    const fixture = new URL("./fixtures/functions.mjs", import.meta.url).href;
+    const script = `
+      const dn = await import(${JSON.stringify(dist)});
+      await import(${JSON.stringify(fixture)});
+      const cluster = new dn.Cluster({ backend: "memory" });
+      await cluster.connect();
+      const pool = await cluster.createPool("p");
+      const ds = await pool.createDataset("in", { shape: [16], dtype: "float32", chunks: [4] });
+      await ds.set(undefined, Float32Array.from({ length: 16 }, (_, i) => i));
+      const out = await ds.map("scale", "out", { engine: "threads", params: { factor: 3 } });
+      console.log(JSON.stringify(Array.from((await out.get()).data)));
+    `;
+    // The 20 s limit is well below the pool's 30 s idle close: a pool holding the process open would be killed (run.error).
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    expect(run.error, run.stderr).toBeUndefined();
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual(Array.from({ length: 16 }, (_, i) => i * 3));
+  });
+});
+
+describe("tasks of a queue job", () => {
+  const ds = { objectShape: [8, 8], nbytes: 4, size: 1 } as unknown as dn.Dataset; // 256 B objects
+  const objects = (n: number) => Array.from({ length: n }, (_, i) => [i, 0]);
+
+  it("groups whole objects by taskBytes, in order, none lost or repeated", () => {
+    const groups = taskObjects(ds, objects(1000), 1024);
+    expect(groups.length).toBe(250);
+    expect(groups.every((g) => g.length === 4)).toBe(true);
+    expect(groups.flat().map((o) => o[0])).toEqual(objects(1000).map((o) => o[0]));
+  });
+
+  it("cuts at least 64 tasks when there are that many objects, one object a task below that", () => {
+    expect(taskObjects(ds, objects(4096)).map((g) => g.length)).toEqual(new Array(64).fill(64));
+    expect(taskObjects(ds, objects(18)).length).toBe(18);
+    expect(taskObjects(ds, objects(100)).map((g) => g.length)).toEqual([...new Array(50).fill(2)]);
   });
 });

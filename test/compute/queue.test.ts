@@ -210,7 +210,7 @@ if (!enabled) {
         const name = queueName();
         const workers = await startWorkers(3, { url, name, env: target.env });
         const engine = { queue: url, name, taskBytes: 4096 };
-        // 3x3x2 chunks of 8^3 float32 (2 KiB), edge chunks partial; 4 KiB tasks: 9 tasks.
+        // 3x3x2 chunks of 8^3 float32 (2 KiB), edge chunks partial; 18 tasks (4 KiB tasks would hold 2 chunks, but fewer than 64 tasks hold one chunk each).
         const shape = [20, 18, 16];
         const chunks = [8, 8, 8];
         const { ds, values } = await filledDataset(target.pool, "in", shape, chunks);
@@ -223,8 +223,8 @@ if (!enabled) {
         expect(out.attrs.get("dosna")).toBeUndefined(); // the job marker is gone once done
         const mapped = await activityOf(out);
         expect(mapped).toMatchObject({ function: "box3d", engine: "queue" });
-        await expectAllTasksRan(name, mapped.job!, 9, workers, mapped.hosts!);
-        console.log(`queue map on ${backend}: 9 tasks on ${mapped.hosts!.length} of 3 workers (${mapped.hosts!.join(", ")})`);
+        await expectAllTasksRan(name, mapped.job!, 18, workers, mapped.hosts!);
+        console.log(`queue map on ${backend}: 18 tasks on ${mapped.hosts!.length} of 3 workers (${mapped.hosts!.join(", ")})`);
 
         const { ds: a } = await filledDataset(target.pool, "a", shape, chunks, 1);
         const { ds: b, values: bValues } = await filledDataset(target.pool, "b", shape, chunks, 1);
@@ -234,9 +234,48 @@ if (!enabled) {
         expectSameValues(await valuesOf(a), plusOne(bValues), "queue increment vs brute force");
         const applied = await activityOf(a);
         expect(applied).toMatchObject({ function: "increment", engine: "queue" });
-        await expectAllTasksRan(name, applied.job!, 9, workers, applied.hosts!);
+        await expectAllTasksRan(name, applied.job!, 18, workers, applied.hosts!);
         // The staging array of the apply is gone.
         expect(await storeKeys(target.pool, ".dosna/compute/")).toEqual([]);
+      }, 60_000);
+
+      it("derive runs its blocks on the workers, and a cluster with the queue engine keeps the output current through them", async () => {
+        const name = queueName();
+        const workers = await startWorkers(2, { url, name, env: target.env });
+        const engine = { queue: url, name };
+        // 13 frames in chunks of 2: 7 blocks, the last one ragged.
+        const values = Float32Array.from({ length: 13 * 16 }, (_, i) => (i * 7) % 23);
+        const input = await target.pool.createDataset("dq_in", { shape: [13, 4, 4], dtype: "float32", chunks: [2, 4, 4] });
+        await input.set(undefined, values);
+        const out = await target.pool.derive({ from: "dq_in", fn: "rowStats", to: "dq_out", rowShape: [2], engine });
+        const local = await target.pool.derive({ from: "dq_in", fn: "rowStats", to: "dq_local", rowShape: [2], engine: "local" });
+        const valuesOf = async (ds: dn.Dataset) => {
+          await ds.refresh();
+          return Array.from((await ds.get()).data as Float32Array);
+        };
+        expect(await valuesOf(out)).toEqual(await valuesOf(local));
+        const derived = (await dn.provenance(out).find({ dataset: "dq_out" })).find((r) => r.data.activity?.operation === "derive");
+        expect(derived?.data.activity).toMatchObject({ function: "rowStats", engine: "queue", blocks: 7 });
+        const workerHosts = new Set(workers.map((w) => w.hostPid));
+        expect(derived!.data.activity!.hosts!.every((h) => workerHosts.has(h))).toBe(true);
+
+        // A writer whose cluster runs compute on the queue: its write is recomputed by the workers.
+        const clusterOptions = target.root ? { backend: "fs" as const, root: target.root } : { backend: "s3" as const, ...s3TestConfig()! };
+        const writerCluster = await new dn.Cluster({ ...clusterOptions, engine }).connect();
+        try {
+          const writer = await (await writerCluster.getPool(target.poolName)).getDataset("dq_in");
+          await writer.set([12], 1);
+          values.fill(1, 12 * 16);
+          const records = (await dn.provenance(out).find({ dataset: "dq_out" })).filter((r) => r.data.activity?.operation === "derive");
+          expect(records.map((r) => r.data.activity?.blocks).sort()).toEqual([1, 7]);
+          expect(records.find((r) => r.data.activity?.blocks === 1)?.data.activity).toMatchObject({ engine: "queue" });
+        } finally {
+          await writerCluster.disconnect();
+        }
+        const localAgain = await valuesOf(local);
+        const got = await valuesOf(out);
+        expect(got.slice(24)).toEqual([16, 1]);
+        expect(got).toEqual(localAgain);
       }, 60_000);
     });
   }

@@ -9,6 +9,8 @@ import { Cluster } from "../../src/index.js";
 export interface ClusterFixture {
   cluster: Cluster;
   cleanup: () => Promise<void>;
+  /** `new Cluster(options)` in another process reaches the same storage (not for memory). */
+  clusterOptions?: Record<string, string>;
 }
 
 export interface BackendKind {
@@ -39,6 +41,7 @@ export const backendKinds: BackendKind[] = [
           await cluster.disconnect();
           await rm(root, { recursive: true, force: true });
         },
+        clusterOptions: { backend: "fs", root },
       };
     },
   },
@@ -63,7 +66,7 @@ if (s3) {
     make: async () => {
       const cluster = new Cluster({ backend: "s3", ...s3 });
       await cluster.connect();
-      return { cluster, cleanup: () => cluster.disconnect() };
+      return { cluster, cleanup: () => cluster.disconnect(), clusterOptions: { backend: "s3", ...s3 } };
     },
   });
 }

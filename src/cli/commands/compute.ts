@@ -1,10 +1,10 @@
 /**
  * Compute commands: dosna worker (take chunk tasks from a BullMQ queue on Redis and run them),
  * dosna jobs (the queue's jobs and workers), dosna map / dosna apply (run a registered function
- * over a dataset on an engine, with a progress bar).
+ * over a dataset on an engine, with a progress bar), dosna derive ls / refresh (derived datasets).
  */
 import { hostname } from "node:os";
-import { listJobs, loadFunctions, parseEngineText, QueueWorker, redactRedisUrl, ValidationError, type EngineSpec } from "../../index.js";
+import { Dataset, listJobs, loadFunctions, parseEngineText, QueueWorker, redactRedisUrl, ValidationError, type DerivationInfo, type EngineSpec, type Group } from "../../index.js";
 import type { Cli } from "../context.js";
 import { describeLocation } from "../locations.js";
 import { progressReporter } from "../progress.js";
@@ -122,4 +122,58 @@ export async function apply(cli: Cli, url: string, fn: string, options: MapOptio
   } finally {
     progress.stop();
   }
+}
+
+/** Every dataset under `node` (itself, when it is one), depth first, sorted. */
+async function datasetsUnder(node: Group | Dataset): Promise<Dataset[]> {
+  if (node instanceof Dataset) return [node];
+  const found: Dataset[] = [];
+  for (const name of await node.listDatasets()) found.push(await node.getDataset(name));
+  for (const name of await node.listGroups()) found.push(...(await datasetsUnder(await node.getGroup(name))));
+  return found;
+}
+
+export interface DeriveListOptions {
+  json?: boolean;
+}
+
+/** dosna derive ls URL: the derivations of the datasets under URL, with their stale blocks. */
+export async function deriveList(cli: Cli, url: string, options: DeriveListOptions): Promise<void> {
+  const { node } = await cli.openNode(url, { readOnly: true });
+  const rows: Array<DerivationInfo> = [];
+  for (const dataset of await datasetsUnder(node)) rows.push(...(await dataset.derivations({ signal: cli.signal })));
+  if (options.json) {
+    cli.print(toJson(rows));
+    return;
+  }
+  if (rows.length === 0) {
+    cli.print("no derivations");
+    return;
+  }
+  cli.print(
+    formatTable([
+      ["FROM", "TO", "FUNCTION", "PARAMS", "BLOCKS", "STALE"],
+      ...rows.map((r) => [r.from, r.to, r.fn, r.params === undefined ? "" : JSON.stringify(r.params), `${r.blocks} × ${r.blockRows} rows`, String(r.staleBlocks)]),
+    ]),
+  );
+}
+
+export interface DeriveRefreshOptions {
+  functions?: string[];
+  engine?: string;
+}
+
+/** dosna derive refresh URL: recompute the stale blocks of what is derived from the datasets under URL. */
+export async function deriveRefresh(cli: Cli, url: string, options: DeriveRefreshOptions): Promise<void> {
+  if (options.functions?.length) await loadFunctions(...options.functions);
+  const engine = options.engine === undefined ? undefined : parseEngineText(options.engine, "--engine");
+  const { node } = await cli.openNode(url);
+  let total = 0;
+  for (const dataset of await datasetsUnder(node)) {
+    for (const [output, blocks] of Object.entries(await dataset.refreshDerived({ engine, signal: cli.signal }))) {
+      total += blocks.length;
+      cli.report(`${output}: recomputed ${blocks.length} block(s) from /${dataset.path}`);
+    }
+  }
+  if (total === 0) cli.report("nothing stale");
 }
