@@ -5,7 +5,7 @@
  *   1. a CPU-bound chunk function ("box3d", a 3×3×3 box mean, bench/compute-functions.mjs) over a
  *      float32 3-D array of 256 MiB ([256,512,512] in 64³ chunks; --quick 64 MiB): engine "local"
  *      vs "threads" (one thread a core) vs a queue with 1 `dosna worker` vs a queue with 2 (each
- *      running --worker-concurrency tasks at once, default 1), each as
+ *      running --worker-concurrency tasks at once, default 2), each as
  *      a speed-up over local. Every output is checked against the local one (a SHA-256 over its
  *      chunks; the local one against a direct box mean of a few elements): a difference is a failure.
  *   2. the queue's own cost: "noop" over a 2-D array of 4096 chunks of 8×8 float32 on 1 worker
@@ -46,7 +46,7 @@ export interface ComputeBenchOptions {
   repeats?: number;
   /** Chunks of the overhead case's array (default 4096; a square grid of 8×8 chunks). */
   tinyChunks?: number;
-  /** Tasks each worker of the CPU-bound case runs at once (default 1). */
+  /** Tasks each worker of the CPU-bound case runs at once (default 2: one task reads and writes while the other computes). */
   workerConcurrency?: number;
 }
 
@@ -188,7 +188,7 @@ export async function benchCompute(options: ComputeBenchOptions): Promise<Comput
   const sizeMiB = options.sizeMiB ?? (quick ? 64 : 256);
   const repeats = options.repeats ?? (quick ? 1 : 3);
   const tinyChunks = options.tinyChunks ?? 4096;
-  const cpuConcurrency = options.workerConcurrency ?? 1;
+  const cpuConcurrency = options.workerConcurrency ?? 2;
   const repoRoot = findRepoRoot();
   const functionsModule = join(repoRoot, "bench/compute-functions.mjs");
   const cores = availableParallelism();
@@ -545,7 +545,7 @@ async function main(): Promise<void> {
     sizeMiB: Number(option("size-mib", quick ? "64" : "256")),
     repeats: Number(option("repeats", quick ? "1" : "3")),
     tinyChunks: Number(option("tiny-chunks", "4096")),
-    workerConcurrency: Number(option("worker-concurrency", "1")),
+    workerConcurrency: Number(option("worker-concurrency", "2")),
   });
   printComputeTables(report);
   if (flag("json")) {

@@ -56,7 +56,21 @@ function countingStore(inner: dn.Store): { store: dn.Store; counts: Record<strin
       if (typeof property !== "string" || !counted.has(property) || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
       return (...args: unknown[]) => {
         counts[property] = (counts[property] ?? 0) + 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const t = performance.now();
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (process.env.DOSNA_BENCH_TRACE && result instanceof Promise) void result.finally(() => console.log(`  ${property} ${String(args[0]).slice(0, 60)} ${(performance.now() - t).toFixed(1)} ms`));
+        if (process.env.DOSNA_BENCH_TRACE && result && typeof result === "object" && Symbol.asyncIterator in (result as object)) {
+          const inner = result as AsyncIterable<unknown>;
+          return (async function* () {
+            let n = 0;
+            for await (const item of inner) {
+              n++;
+              yield item;
+            }
+            console.log(`  ${property} ${String(args[0]).slice(0, 60)} ${n} keys ${(performance.now() - t).toFixed(1)} ms`);
+          })();
+        }
+        return result;
       };
     },
   });

@@ -364,7 +364,10 @@ export async function refreshDerived(input: Dataset, outputPath: string, options
   const now = Date.now();
   const done = markers.filter((m) => m.state === "written" || (m.at > 0 && now - m.at > ABANDONED_MS)).map((m) => m.key);
   await output.context.store.deleteMany(done, { signal: options.signal });
-  if (blocks.length > 0) await recordDerivation(input, output, { function: spec.fn, parameters: spec.params, engine: ran.engine, hosts: ran.hosts, ...(ran.job ? { job: ran.job } : {}), blocks: blocks.length });
+  // Named by the refresh: a content version would LIST every chunk of the output on each write.
+  if (blocks.length > 0) {
+    await recordDerivation(input, output, { function: spec.fn, parameters: spec.params, engine: ran.engine, hosts: ran.hosts, ...(ran.job ? { job: ran.job } : {}), blocks: blocks.length }, { version: `refresh:${newObjectId()}` });
+  }
   return blocks;
 }
 

@@ -211,7 +211,8 @@ function captures(ds: Dataset): boolean {
   return !ds.context.readOnly && ds.context.provenance !== false && !(ds.context.store instanceof SessionStore);
 }
 
-async function recordOperation(operation: string, ds: Dataset, output: Dataset, activity: Record<string, unknown>, inputs: Dataset[]): Promise<void> {
+/** `version` replaces the content version (a LIST of every chunk key) when the caller has a cheaper name for it. */
+async function recordOperation(operation: string, ds: Dataset, output: Dataset, activity: Record<string, unknown>, inputs: Dataset[], version?: string): Promise<void> {
   if (!captures(output)) return;
   const records = provenance(output).records;
   try {
@@ -220,7 +221,7 @@ async function recordOperation(operation: string, ds: Dataset, output: Dataset, 
       kind: "dataset",
       name: output.path,
       dataset: output.path,
-      datasetVersion: await contentVersion(output),
+      datasetVersion: version ?? (await contentVersion(output)),
       inputs: inputIds,
       activity: { operation, ...activity },
     });
@@ -230,8 +231,8 @@ async function recordOperation(operation: string, ds: Dataset, output: Dataset, 
 }
 
 /** A derivation computed (some or all of) `output` from `input` (compute/derive.ts). */
-export async function recordDerivation(input: Dataset, output: Dataset, activity: { function: string } & Record<string, unknown>): Promise<void> {
-  await recordOperation("derive", input, output, { ...functionIdentity(activity.function), ...activity }, [input]);
+export async function recordDerivation(input: Dataset, output: Dataset, activity: { function: string } & Record<string, unknown>, options: { version?: string } = {}): Promise<void> {
+  await recordOperation("derive", input, output, { ...functionIdentity(activity.function), ...activity }, [input], options.version);
 }
 
 type AnyMethod = (this: Dataset, ...args: never[]) => Promise<unknown>;
