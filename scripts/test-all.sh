@@ -16,8 +16,10 @@ python_packages=()
 /usr/bin/python3 -c "import numpy" 2>/dev/null || python_packages+=(python3-numpy)
 /usr/bin/python3 -c "import prov.model" 2>/dev/null || python_packages+=(python3-prov)
 /usr/bin/python3 -c "import onnx" 2>/dev/null || python_packages+=(python3-onnx)
+# Debian's chromium: the viewer page's browser tests drive it with playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || python_packages+=(chromium)
 if [ "${#python_packages[@]}" -gt 0 ]; then
-  echo "== installing Debian's ${python_packages[*]} (the .npy, PROV-JSON and ONNX tests' oracles)"
+  echo "== installing Debian's ${python_packages[*]} (the .npy, PROV-JSON and ONNX tests' oracles, the viewer tests' browser)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${python_packages[@]}" >/dev/null
 fi

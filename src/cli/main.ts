@@ -16,6 +16,7 @@ import { exportCommand, importCommand } from "./commands/npy.js";
 import { invalidate, lineage, record } from "./commands/lineage.js";
 import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
 import { apply, deriveList, deriveRefresh, jobs, map, worker } from "./commands/compute.js";
+import { serveCommand } from "./commands/serve.js";
 import { describeFailure, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, exitCodeOf } from "./exit.js";
 
 const URL_HELP = `
@@ -319,6 +320,17 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .addOption(engine())
     .addOption(params())
     .action((url: string, fn: string, opts, cmd: Command) => run((cli) => apply(cli, url, fn, opts), cmd));
+
+  program
+    .command("serve")
+    .description("serve pools read-only over HTTP: the viewer page, a JSON API, selections as .npy, JSON or PNG, and each pool as Zarr v3 at /zarr/POOL/ (Ctrl-C stops)")
+    .argument("<urls...>", "one or more pools")
+    .option("--port <n>", "TCP port (default 8080; 0 picks a free one)", positiveIntegerOrZero)
+    .option("--host <address>", "address to listen on (default 127.0.0.1; any other needs --token)")
+    .option("--token <token>", "required on every request (Authorization: Bearer TOKEN or ?token=); default DOSNA_SERVE_TOKEN")
+    .option("--max-bytes <n>", "largest selection returned, in bytes (default 64 MiB)", positiveInteger("--max-bytes"))
+    .option("--ref <ref>", "serve this branch, tag or snapshot of the pool's repository")
+    .action((urls: string[], opts, cmd: Command) => run((cli) => serveCommand(cli, urls, opts), cmd));
 
   const derive = program.command("derive").description("datasets derived from others and kept current (pool.derive in the API)");
   derive
