@@ -2,7 +2,7 @@
  * The options of `createDataset`, validated once at the boundary and resolved to Zarr metadata.
  */
 import { z } from "zod";
-import { DtypeError, ShapeError } from "../errors.js";
+import { DtypeError, ShapeError, ValidationError } from "../errors.js";
 import {
   codecsFor,
   coerceScalar,
@@ -42,6 +42,8 @@ export const createDatasetSchema = z
     checksum: z.boolean().optional(),
     attrs: z.record(z.string(), z.unknown()).optional(),
     dimensionNames: z.array(z.string().nullable()).optional(),
+    /** The same as dimensionNames (xarray's and h5py's word). */
+    dims: z.array(z.string().nullable()).optional(),
     njobs: njobsSchema.optional(),
   })
   .strict();
@@ -52,6 +54,14 @@ export interface ResolvedCreate {
   info: ArrayInfo;
   data?: ReturnType<typeof toNdArray>;
   njobs?: number;
+}
+
+function dimensionNamesOf(names: (string | null)[] | undefined, dims: (string | null)[] | undefined, ndim: number, what: string): { dimensionNames: (string | null)[] } | undefined {
+  if (names && dims && JSON.stringify(names) !== JSON.stringify(dims)) throw new ValidationError(`${what}: dims ${JSON.stringify(dims)} and dimensionNames ${JSON.stringify(names)} differ; give one`);
+  const given = names ?? dims;
+  if (!given) return undefined;
+  if (given.length !== ndim) throw new ShapeError(`${what}: dims ${JSON.stringify(given)} has ${given.length} names for ${ndim} dimensions`);
+  return { dimensionNames: given };
 }
 
 /** Validate options and work out the array's metadata; throws before anything is stored. */
@@ -85,7 +95,7 @@ export function resolveCreateOptions(options: unknown, what: string): ResolvedCr
     ),
     attributes: o.attrs ?? {},
     chunkKeyEncoding: { name: "default", separator: "/" },
-    ...(o.dimensionNames ? { dimensionNames: o.dimensionNames } : {}),
+    ...(dimensionNamesOf(o.dimensionNames, o.dims, shape.length, what) ?? {}),
   };
   const sharded = applyShardOptions(info, { shards: o.shards, shardIndexLocation: o.shardIndexLocation, chunksGiven: o.chunks !== undefined }, what);
   return { info: sharded, data, njobs: o.njobs };

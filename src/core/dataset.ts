@@ -168,7 +168,7 @@ export class Dataset {
   /** Read a selection (numpy syntax string or items); returns an ndarray of the numpy result shape. */
   async get(selection?: Selection, options: OperationOptions = {}): Promise<NdArray<TypedArray>> {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
-    const out = allocateTypedArray(this.dtype, product(sel.outputShape));
+    const out = this.allocateOutput(sel.outputShape);
     const dest = { data: out, offset: 0, strides: selectionStridesFromOutput(sel, cOrderStrides(sel.outputShape)) };
     const io = this.io;
     const plans = planChunks(sel, this.info.shape, io.chunkShape);
@@ -182,6 +182,21 @@ export class Dataset {
       this.runOptions(options, "read"),
     );
     return ndarray(out as never, sel.outputShape) as NdArray<TypedArray>;
+  }
+
+  /** The output array of a read of `shape`; a ValidationError naming its size when it cannot be allocated (instead of a bare RangeError). */
+  private allocateOutput(shape: readonly number[]): TypedArray {
+    const elements = product(shape);
+    const bytes = elements * (this.info.shape.length === 0 ? 1 : this.nbytes / Math.max(1, this.size));
+    try {
+      return allocateTypedArray(this.dtype, elements);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new ValidationError(
+        `a read of shape [${shape}] from ${this.describe} is ${elements.toExponential(3)} elements (${bytes.toExponential(3)} bytes of ${this.dtype}): too large to allocate in this process; read it in parts (a smaller selection, or ds.batches / iterChunks)`,
+        { cause: error },
+      );
+    }
   }
 
   /** Write `value` (ndarray, typed array, nested array or scalar; broadcast like numpy) into a selection. */
@@ -217,6 +232,62 @@ export class Dataset {
       throw new ShapeError(`cannot load data of shape [${array.shape}] into ${this.describe} of shape [${this.info.shape}]`);
     }
     await this.set(undefined, array, options);
+  }
+
+  /**
+   * Add `data` at the end of `axis` (default 0): the array grows by data's extent on that axis
+   * and the new region is written, as h5py users do with resize + write. `data` has the
+   * dataset's number of dimensions (or one less: a single slice along `axis`), or is a typed
+   * array of whole slices (a multiple of the other axes' size). Concurrent appends each get their
+   * own region: the growth is a conditional update of the latest shape, retried on conflict.
+   * Returns the index along `axis` where `data` starts.
+   */
+  async append(data: ArrayInput | NestedArray, options: OperationOptions & { axis?: number } = {}): Promise<number> {
+    assertWritable(this.context, this.describe);
+    const what = `data appended to ${this.describe}`;
+    if (this.ndim === 0) throw new ShapeError(`cannot append to ${this.describe}: it is 0-dimensional`);
+    const given = options.axis ?? 0;
+    if (!Number.isInteger(given) || given < -this.ndim || given >= this.ndim) throw new ValidationError(`append to ${this.describe}: axis must be an integer in [${-this.ndim}, ${this.ndim - 1}], got ${JSON.stringify(options.axis)}`);
+    const axis = given < 0 ? given + this.ndim : given;
+    const others = this.info.shape.filter((_, a) => a !== axis);
+    const sliceSize = others.reduce((a, b) => a * b, 1);
+    let array: NdArray<TypedArray>;
+    if (isTypedArrayInput(data)) {
+      const length = (data as { length: number }).length;
+      if (sliceSize === 0 || length % sliceSize !== 0) throw new ShapeError(`${what}: a typed array of ${length} values is not whole slices of [${others}] (${sliceSize} values each)`);
+      array = toNdArray(data, this.dtype, what, this.info.shape.map((n, a) => (a === axis ? length / sliceSize : n)));
+    } else {
+      array = toNdArray(data, this.dtype, what);
+      if (array.shape.length === this.ndim - 1) {
+        // One slice: a length-1 axis inserted at `axis`.
+        const shape = [...array.shape];
+        const stride = [...array.stride];
+        shape.splice(axis, 0, 1);
+        stride.splice(axis, 0, 0);
+        array = ndarray(array.data as never, shape, stride, array.offset) as NdArray<TypedArray>;
+      }
+    }
+    if (array.shape.length !== this.ndim || array.shape.some((n, a) => a !== axis && n !== this.info.shape[a])) {
+      throw new ShapeError(`${what}: its shape [${array.shape}] does not fit [${this.info.shape.map((n, a) => (a === axis ? "n" : n))}] (appending along axis ${axis})`);
+    }
+    const count = array.shape[axis];
+    const key = metadataKey(this.path);
+    const start = await retryOnConflict(`append to ${this.describe}`, key, this.context.conflicts, options.signal, async () => {
+      const { node, version } = await readNodeVersioned(this.context, this.path, "array", this.describe, options);
+      const old = node.info.shape;
+      if (old.some((n, a) => a !== axis && n !== array.shape[a])) throw new ShapeError(`${what}: another writer changed the shape to [${old}], which [${array.shape}] no longer fits`);
+      const next = { ...node.info, shape: old.map((n, a) => (a === axis ? n + count : n)) };
+      await this.context.store.set(key, encodeMetadata(arrayMetadataJson(next)), { ifMatch: version, signal: options.signal });
+      this.adopt(next);
+      return old[axis];
+    });
+    await this.set(this.info.shape.map((n, a) => (a === axis ? slice(start, start + count) : null)), array, options);
+    return start;
+  }
+
+  /** Dimension names (Zarr v3 dimension_names; null for an unnamed axis), or undefined when the array has none. */
+  get dims(): (string | null)[] | undefined {
+    return this.info.dimensionNames ? [...this.info.dimensionNames] : undefined;
   }
 
   /** Remove every stored chunk: the whole array reads as the fill value. */

@@ -2,7 +2,7 @@
  * Group: a node of a pool's Zarr v3 hierarchy that holds datasets and other groups. A Pool is the
  * root group. Paths may be nested ("a/b/c"); creating a node creates missing parent groups.
  */
-import { AlreadyExistsError, CorruptMetadataError, NotFoundError, PreconditionFailedError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, CorruptMetadataError, DtypeError, NotFoundError, PreconditionFailedError, ShapeError, ValidationError } from "../errors.js";
 import {
   encodeMetadata,
   groupMetadataJson,
@@ -86,6 +86,45 @@ export class Group {
     if (!node) throw new NotFoundError(`${what} does not exist`);
     if (node.kind !== "array") throw new NotFoundError(`${what} does not exist: "/${path}" is a group`);
     return new Dataset(this.context, path, node.info, () => this.njobs);
+  }
+
+  /**
+   * The dataset at `name` if it exists with this shape and dtype, else a new one (h5py's
+   * require_dataset); an existing dataset of another shape or dtype is a ShapeError / DtypeError,
+   * and a group there an AlreadyExistsError.
+   */
+  async requireDataset(name: string, options: CreateDatasetOptions): Promise<Dataset> {
+    const path = this.childPath(name);
+    const node = await this.readNode(path);
+    if (!node) {
+      try {
+        return await this.createDataset(name, options);
+      } catch (error) {
+        // Created meanwhile by another writer: check it like an existing one.
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+    }
+    const existing = await this.get(name);
+    const what = describeNode("dataset", path, this.context);
+    if (!(existing instanceof Dataset)) throw new AlreadyExistsError(`cannot require ${what}: a group exists there`);
+    const wanted = resolveCreateOptions(options, what).info;
+    if (existing.shape.length !== wanted.shape.length || existing.shape.some((n, a) => n !== wanted.shape[a])) throw new ShapeError(`${what} exists with shape [${existing.shape}], not the required [${wanted.shape}]`);
+    if (existing.dtype !== wanted.dataType) throw new DtypeError(`${what} exists with dtype ${existing.dtype}, not the required ${wanted.dataType}`);
+    return existing;
+  }
+
+  /** Every group and dataset below this group, depth first (parents before children, names sorted), as h5py's visititems. */
+  async *visit(): AsyncGenerator<Group | Dataset> {
+    for (const [name, node] of await this.children()) {
+      const path = joinPath(this.path, name);
+      if (node.kind === "array") {
+        yield new Dataset(this.context, path, node.info, () => this.njobs);
+      } else {
+        const group = new Group(this.context, path, node.attributes, () => this.njobs);
+        yield group;
+        yield* group.visit();
+      }
+    }
   }
 
   async hasDataset(name: string): Promise<boolean> {

@@ -247,13 +247,14 @@ export class ShardedChunkIO implements ChunkIO {
   }
 
   /**
-   * A shard wholly covered by the write is one PUT (or DELETE) without a read. Otherwise the shard
+   * A shard wholly covered by the write (all its inner chunks) is one PUT (or DELETE) without a read. Otherwise the shard
    * is read with its version token, patched and stored only if unchanged; after a lost race, read
    * and patched again.
    */
   private async rewriteShard<T extends ChunkWrite>(group: ShardGroup<T>, patch: ChunkPatch<T>, signal?: AbortSignal): Promise<void> {
     const store = this.context.store;
-    const covered = group.members.every((m) => m.item.coversChunk) && group.members.length === this.inBoundsChunkCount(group.shardGridIndex);
+    // Every inner chunk of the shard, not only those inside this handle's shape: the rest may hold rows another writer appended.
+    const covered = group.members.every((m) => m.item.coversChunk) && group.members.length === this.layout.chunksPerShard.reduce((a, b) => a * b, 1);
     if (covered) {
       const shard = await this.patchedShard(group, patch, undefined);
       if (shard !== undefined) await store.set(group.key, shard, { signal });
@@ -295,13 +296,6 @@ export class ShardedChunkIO implements ChunkIO {
       }),
     );
     return assembleShard(chunks, this.layout);
-  }
-
-  /** Inner chunks of the shard that hold any element inside the array (edge shards have fewer). */
-  private inBoundsChunkCount(shardGridIndex: readonly number[]): number {
-    const grid = chunkGridShape(this.context.info.shape, this.chunkShape);
-    const per = this.layout.chunksPerShard;
-    return shardGridIndex.reduce((n, s, axis) => n * Math.min(per[axis], grid[axis] - s * per[axis]), 1);
   }
 
   private async decodeInner(bytes: Uint8Array, key: string, entry: number): Promise<TypedArray> {

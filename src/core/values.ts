@@ -9,6 +9,7 @@ import {
   coerceScalar,
   convertArray,
   dataTypeOfTypedArray,
+  typedArrayConstructorFor,
   type DataType,
   type Scalar,
   type TypedArray,
@@ -89,7 +90,14 @@ export function flattenNested(value: NestedArray, what: string): { shape: number
 
 /** `data` in `dtype`: a view of the same memory when the type already matches, a converted copy otherwise. */
 function convertTypedArray(data: TypedArrayLike, dtype: DataType, what: string): TypedArray {
-  return dataTypeOfTypedArray(data) === dtype ? (data as TypedArray) : convertArray(data as ArrayLike<number | bigint>, dtype, what);
+  return dataTypeOfTypedArray(data) === dtype ? plainView(data as TypedArray, dtype) : convertArray(data as ArrayLike<number | bigint>, dtype, what);
+}
+
+/** A subclass of a typed array (Node's Buffer is a Uint8Array) as the plain typed array over the same memory: the copy kernels match exact types. */
+function plainView(data: TypedArray, dtype: DataType): TypedArray {
+  const Plain = typedArrayConstructorFor(dtype);
+  if (data.constructor === Plain) return data;
+  return new Plain(data.buffer as ArrayBuffer, data.byteOffset, data.length) as TypedArray;
 }
 
 /** A C-order copy of any ndarray view, converted to `dtype`. */
@@ -133,7 +141,7 @@ function copyNd(source: NdArrayLike, target: NdArrayLike): void {
 /** An array input as an ndarray in `dtype` (a view when the type already matches). */
 export function toNdArray(value: ArrayInput | NestedArray, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
   if (isNdArray(value)) {
-    if (dataTypeOfTypedArray(value.data) === dtype) return ndarray(value.data as never, value.shape.slice(), value.stride.slice(), value.offset) as NdArray<TypedArray>;
+    if (dataTypeOfTypedArray(value.data) === dtype) return ndarray(plainView(value.data as TypedArray, dtype) as never, value.shape.slice(), value.stride.slice(), value.offset) as NdArray<TypedArray>;
     return ndarray(materialise(value, dtype, what) as never, value.shape.slice()) as NdArray<TypedArray>;
   }
   if (isTypedArray(value)) {

@@ -73,7 +73,8 @@ const arraySchema = z.object({
   fill_value: z.unknown(),
   codecs: z.array(namedConfiguration),
   attributes: attributesSchema.optional(),
-  dimension_names: z.array(z.string().nullable()).optional(),
+  // zarr-python writes `"dimension_names": null` for an array without names.
+  dimension_names: z.array(z.string().nullable()).nullable().optional(),
   storage_transformers: z.array(z.unknown()).optional(),
 });
 
@@ -153,7 +154,7 @@ function arrayInfoFrom(
   if (chunkShape.length !== ndim) {
     throw fail(`chunk_shape [${chunkShape.join(", ")}] has ${chunkShape.length} dimensions but shape [${doc.shape.join(", ")}] has ${ndim}`);
   }
-  if (doc.dimension_names !== undefined && doc.dimension_names.length !== ndim) {
+  if (doc.dimension_names !== undefined && doc.dimension_names !== null && doc.dimension_names.length !== ndim) {
     throw fail(`dimension_names has ${doc.dimension_names.length} entries but the array has ${ndim} dimensions`);
   }
   if (doc.storage_transformers !== undefined && doc.storage_transformers.length > 0) {
@@ -183,7 +184,7 @@ function arrayInfoFrom(
     attributes: doc.attributes ?? {},
     chunkKeyEncoding,
   };
-  if (doc.dimension_names !== undefined) info.dimensionNames = doc.dimension_names;
+  if (doc.dimension_names !== undefined && doc.dimension_names !== null) info.dimensionNames = doc.dimension_names;
   return info;
 }
 

@@ -41,7 +41,7 @@ export function planChunks(
   if (sel.axes.length !== shape.length) {
     throw new ShapeError(`selection has ${sel.axes.length} axes but the array shape [${shape.join(", ")}] has ${shape.length}`);
   }
-  const perAxis: AxisPlan[][] = sel.axes.map((a, axis) => planAxis(a, shape[axis], chunkShape[axis]));
+  const perAxis: AxisPlan[][] = sel.axes.map((a, axis) => planAxis(a, chunkShape[axis]));
   if (perAxis.some((list) => list.length === 0)) return [];
 
   const result: ChunkProjection[] = [];
@@ -69,13 +69,16 @@ export function planChunks(
 
 interface AxisPlan {
   projection: AxisProjection;
-  /** Every in-bounds position of this chunk along this axis is selected. */
+  /** Every position of this chunk along this axis is selected (its whole extent, past the array's edge too). */
   covers: boolean;
 }
 
 /** The chunks touched along one axis, in increasing grid index. */
-function planAxis(a: AxisSelection, length: number, chunkSize: number): AxisPlan[] {
-  const extentOf = (c: number) => Math.min(chunkSize, length - c * chunkSize);
+function planAxis(a: AxisSelection, chunkSize: number): AxisPlan[] {
+  // A write covers a chunk only when it selects the chunk's whole extent, also at the array's edge:
+  // the part of an edge chunk past this handle's shape may hold rows another writer appended after
+  // growing the array (so an edge chunk is read, patched and written conditionally, never replaced).
+  const extentOf = (_c: number) => chunkSize;
   if (a.kind === "int") {
     const c = Math.floor(a.index / chunkSize);
     const projection: AxisProjection = {

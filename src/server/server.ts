@@ -3,8 +3,10 @@
  *
  *   GET /                                       the viewer page (viewer-page.ts)
  *   GET /api/pools                              ["name", ...]
- *   GET /api/meta/POOL[/PATH]                   a group: its attributes and children; a dataset:
+ *   GET /api/meta/POOL[/PATH][?stored=1]        a group: its attributes and children; a dataset:
  *                                               shape, dtype, chunks, shards, fill value, codecs, attributes
+ *                                               (stored=1: chunks stored of all, and their bytes where
+ *                                               the store tells them cheaply: fs, memory)
  *   GET /api/data/POOL/PATH?sel=SEL&format=F    a selection in numpy syntax ("0, :, 10:20"; default all)
  *                                               as .npy (F = npy, default) or JSON ({ shape, dtype, data })
  *   GET /api/data/…&format=png&min=&max=&colormap=   a 2-D selection as an image (limits default
@@ -26,7 +28,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DosnaError, NotFoundError, ReadOnlyError, SelectionError, ShapeError, ValidationError } from "../errors.js";
-import { Dataset, encodeNpy, Group, normaliseSelection, parseSelection, Pool, provenance, Repository } from "../index.js";
+import { Dataset, encodeNpy, Group, normaliseSelection, parseSelection, Pool, provenance, Repository, storedSummary } from "../index.js";
 import { encodePng, pngLimits } from "./png.js";
 import { tokenChecker } from "./auth.js";
 import { LimitedReadOnlyStore } from "./limited-store.js";
@@ -93,6 +95,8 @@ function sendBytes(response: ServerResponse, status: number, bytes: Uint8Array, 
 /** A served pool: its read-only, limited view, and its repository when it holds one. */
 interface Served {
   name: string;
+  /** The pool as given: stored sizes are read through it (a local directory can stat its files). */
+  original: Pool;
   base: Pool;
   repo?: Repository;
   defaultRef: string;
@@ -108,7 +112,7 @@ async function servedPools(pools: ReadonlyMap<string, Pool>, refs: ReadonlyMap<s
     const defaultRef = refs?.get(name) ?? "main";
     if (repo) await repo.resolve(defaultRef);
     else if (refs?.has(name)) throw new ValidationError(`pool "${name}" holds no repository, so it has no version ${JSON.stringify(refs.get(name))} to serve`);
-    served.set(name, { name, base, repo, defaultRef, versions: new Map() });
+    served.set(name, { name, original: pool, base, repo, defaultRef, versions: new Map() });
   }
   return served;
 }
@@ -170,9 +174,23 @@ function datasetFacts(ds: Dataset): Record<string, unknown> {
   };
 }
 
-async function meta(pool: Pool, path: string[]): Promise<unknown> {
+/**
+ * What `stored=1` adds: chunks stored of all, and their bytes where the store can tell without
+ * reading them (a local directory, memory; not S3 or a repository version yet).
+ */
+async function storedFacts(served: Served, pool: Pool, ds: Dataset, signal: AbortSignal): Promise<Record<string, unknown>> {
+  const sized = pool === served.base ? await served.original.getDataset(ds.path) : ds;
+  const summary = await storedSummary(sized, signal);
+  return { chunks: summary.storedChunks, of: summary.possibleChunks, ...(summary.storedBytes !== undefined ? { bytes: summary.storedBytes } : {}) };
+}
+
+async function meta(served: Served, pool: Pool, path: string[], url: URL, signal: AbortSignal): Promise<unknown> {
   const node = await nodeAt(pool, path);
-  if (node instanceof Dataset) return datasetFacts(node);
+  if (node instanceof Dataset) {
+    const facts = datasetFacts(node);
+    if (url.searchParams.get("stored") === "1") facts.stored = await storedFacts(served, pool, node, signal);
+    return facts;
+  }
   const children = [];
   for (const name of await node.listGroups()) children.push({ name, kind: "group" });
   for (const name of await node.listDatasets()) {
@@ -301,7 +319,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       let segments: string[] | undefined;
       if ((segments = route("/api/meta/"))) {
         const [pool, ...rest] = segments;
-        return sendJson(response, 200, await meta(await poolAt(servedOf(pools, pool), ref), rest), head);
+        const served = servedOf(pools, pool);
+        return sendJson(response, 200, await meta(served, await poolAt(served, ref), rest, url, controller.signal), head);
       }
       if ((segments = route("/api/repo/"))) {
         const [pool] = segments;

@@ -158,11 +158,11 @@ async function treeItem(pool, path, label, kind) {
 
 async function select(pool, path) {
   status("");
-  const meta = await getJson(withRef(pool, "/api/meta/" + enc(pool + "/" + path)));
+  const meta = await getJson(withRef(pool, "/api/meta/" + enc(pool + "/" + path) + "?stored=1"));
   Object.assign(state, { pool, path, meta, limits: null, auto: true, view: null });
   document.getElementById("title").innerHTML = "<b>" + pool + ":/" + path + "</b> (" + meta.kind + ")";
   const shown = meta.kind === "dataset"
-    ? { shape: meta.shape, dtype: meta.dtype, chunks: meta.chunks, shards: meta.shards, fillValue: meta.fillValue, codecs: meta.codecs, attrs: meta.attrs }
+    ? { shape: meta.shape, dtype: meta.dtype, chunks: meta.chunks, shards: meta.shards, fillValue: meta.fillValue, codecs: meta.codecs, bytes: meta.nbytes, stored: meta.stored ? meta.stored.chunks + " of " + meta.stored.of + " chunks" + (meta.stored.bytes !== undefined ? ", " + meta.stored.bytes + " bytes" : "") : undefined, attrs: meta.attrs }
     : { attrs: meta.attrs, children: meta.children.length };
   // One line per field: arrays of numbers stay on one line.
   document.getElementById("meta").textContent = JSON.stringify(shown, null, 1).replace(/\[\s*((?:-?[\d.e+]+|null|"[^"]*")(?:,\s*(?:-?[\d.e+]+|null|"[^"]*"))*)\s*\]/g, (m, inner) => "[" + inner.split(/,\s*/).join(", ") + "]");

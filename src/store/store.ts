@@ -97,6 +97,8 @@ export interface Store {
   deleteMany(keys: string[], options?: RequestOptions): Promise<void>;
   /** Every key that starts with `prefix` (recursively), in no particular order. */
   list(prefix: string, options?: RequestOptions): AsyncIterable<string>;
+  /** Every key under `prefix` with its size in bytes, where the listing gives sizes (S3); absent otherwise. */
+  listWithSizes?(prefix: string, options?: RequestOptions): AsyncIterable<{ key: string; size: number }>;
   /** One level below `prefix` (which is "" or ends with "/"). */
   listDir(prefix: string, options?: RequestOptions): Promise<DirectoryListing>;
   /**

@@ -335,13 +335,14 @@ describe("requests of sharded reads and writes", () => {
     expect(valuesOf((await ds.read()).data)).toEqual(expected);
   });
 
-  it("an edge shard is covered by a write of its in-bounds part: no read", async () => {
+  it("an edge shard written in its in-bounds part is read and written conditionally (its other chunks may hold another writer's appended rows)", async () => {
     const { store, pool } = await instrumentedPool();
     const ds = await pool.createDataset("edge", { shape: [10], dtype: "int8", chunks: [2], shards: [8], fillValue: 3 });
     await ds.set(undefined, 1);
     store.reset();
     await ds.set("8:10", 5);
-    expect(store.calls.map((c) => [c.op, c.key])).toEqual([["set", "edge/c/1"]]);
+    expect(store.calls.map((c) => c.op)).toEqual(["get", "set"]);
+    expect(new Set(store.calls.map((c) => c.key))).toEqual(new Set(["edge/c/1"]));
     expect(valuesOf((await ds.read()).data)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 5, 5]);
   });
 

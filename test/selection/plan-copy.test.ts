@@ -51,8 +51,8 @@ describe("planChunks", () => {
     expect(plan).toEqual([
       { gridIndex: [0], axes: [{ kind: "run", gridIndex: 0, chunkStart: 0, chunkStep: -2, outStart: 2, count: 1 }], coversChunk: false, count: 1 },
       { gridIndex: [1], axes: [{ kind: "run", gridIndex: 1, chunkStart: 0, chunkStep: -2, outStart: 1, count: 1 }], coversChunk: false, count: 1 },
-      // the edge chunk holds only index 4, so selecting it covers the chunk
-      { gridIndex: [2], axes: [{ kind: "run", gridIndex: 2, chunkStart: 0, chunkStep: -2, outStart: 0, count: 1 }], coversChunk: true, count: 1 },
+      // the edge chunk holds only index 4 in bounds, but past the edge it has room for another: not covered
+      { gridIndex: [2], axes: [{ kind: "run", gridIndex: 2, chunkStart: 0, chunkStep: -2, outStart: 0, count: 1 }], coversChunk: false, count: 1 },
     ]);
   });
 
@@ -110,16 +110,16 @@ describe("planChunks", () => {
     ]);
   });
 
-  it("marks chunks covered when every in-bounds element is selected, edge chunks included", () => {
+  it("marks chunks covered when their whole extent is selected; a ragged edge chunk never is", () => {
     const plan = planChunks(normaliseSelection("1:, :", [7, 5]), [7, 5], [3, 3]);
-    // rows 1..6 over row-chunks [0..2], [3..5], [6]; all columns
+    // rows 1..6 over row-chunks [0..2], [3..5], [6]; all columns (column-chunk 1 is ragged: 3..4)
     expect(plan.map((p) => [p.gridIndex, p.coversChunk, p.count])).toEqual([
       [[0, 0], false, 6],
       [[0, 1], false, 4],
       [[1, 0], true, 9],
-      [[1, 1], true, 6],
-      [[2, 0], true, 3],
-      [[2, 1], true, 2],
+      [[1, 1], false, 6],
+      [[2, 0], false, 3],
+      [[2, 1], false, 2],
     ]);
   });
 

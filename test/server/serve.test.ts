@@ -76,8 +76,15 @@ for (const kind of backendKinds) {
       expect(root.children).toEqual(expect.arrayContaining([{ name: "scans", kind: "group" }, { name: "big", kind: "dataset", shape: [4096, 4096], dtype: "float64" }]));
       const vol = await (await fetch(`${server.url}/api/meta/${name}/scans/vol`)).json();
       expect(vol).toMatchObject({ kind: "dataset", path: "/scans/vol", shape: [6, 10, 8], dtype: "float32", chunks: [2, 4, 4], fillValue: 0, attrs: { units: "counts" } });
-      const sharded = await (await fetch(`${server.url}/api/meta/${name}/scans/sharded`)).json();
-      expect(sharded).toMatchObject({ chunks: [2, 4, 4], shards: [2, 8, 8] });
+      const sharded = await (await fetch(`${server.url}/api/meta/${name}/scans/sharded?stored=1`)).json();
+      // 3 × 3 × 2 inner chunks of 2×4×4 (the last row of chunks along axis 1 is ragged), all stored.
+      expect(sharded).toMatchObject({ chunks: [2, 4, 4], shards: [2, 8, 8], stored: { chunks: 18, of: 18 } });
+      const plain = (await (await fetch(`${server.url}/api/meta/${name}/scans/vol?stored=1`)).json()) as { stored: { chunks: number; of: number; bytes?: number } };
+      expect(plain.stored).toMatchObject({ chunks: 18, of: 18 });
+      // This pool's store is an instrumented wrapper: it cannot tell sizes without reading, so no bytes.
+      expect(plain.stored.bytes).toBeUndefined();
+      // "big" was created and never written: nothing stored.
+      expect(await (await fetch(`${server.url}/api/meta/${name}/big?stored=1`)).json()).toMatchObject({ stored: { chunks: 0, of: 64 } });
     });
 
     it("returns a selection in numpy syntax as .npy and as JSON, equal to ds.get", async () => {
@@ -241,6 +248,12 @@ describe("dosna serve: images, repositories, lineage and nearest rows", () => {
   afterAll(async () => {
     await server?.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("stored=1 on a local directory gives the stored chunks and their bytes", async () => {
+    const facts = (await (await fetch(`${server.url}/api/meta/plain/raw?stored=1`)).json()) as { stored: unknown };
+    // Two uncompressed float32 chunks of 3 × 2.
+    expect(facts.stored).toEqual({ chunks: 2, of: 2, bytes: 2 * 3 * 2 * 4 });
   });
 
   it("format=png maps a 2-D selection through the colormap between the limits, NaN magenta", async () => {

@@ -145,6 +145,22 @@ if (!hasChromium) {
           expect(view).toMatch(/^0,0:\d+:1,0:\d+:1$/);
           const chunkReads = new Set(watched.keysOf("get").filter((k) => k.includes("/c/")));
           expect([...chunkReads]).toEqual([expect.stringMatching(/scans\/cube\/c\/0\/0\/0$/)]);
+          // Drag 128 pixels left (2 cells of 64): the view moves 2 columns right, into the next chunk column.
+          watched.reset();
+          await andRedraw(page, async () => {
+            await page.mouse.move(box.x + 300, box.y + 200);
+            await page.mouse.down();
+            await page.mouse.move(box.x + 172, box.y + 200);
+            await page.mouse.up();
+          });
+          const panned = await page.evaluate(() => (window as unknown as { dosnaViewer: { last: { sel: string } } }).dosnaViewer.last.sel);
+          expect(panned).toMatch(/^0,0:\d+:1,2:10:1$/);
+          expect([...new Set(watched.keysOf("get").filter((k) => k.includes("/c/")))].map((k) => k.replace(/.*\/c\//, "")).sort()).toEqual(["0/0/0", "0/0/1"]);
+          // Shift-click plots that row as a line.
+          await page.keyboard.down("Shift");
+          await page.mouse.click(box.x + 100, box.y + 100);
+          await page.keyboard.up("Shift");
+          expect(await page.isVisible("#line")).toBe(true);
           expect(errors).toEqual([]);
         } finally {
           await page.close();

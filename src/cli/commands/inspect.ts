@@ -3,7 +3,7 @@ import { Dataset, Group, Repository, ValidationError, type Pool } from "../../in
 import type { Cli } from "../context.js";
 import { describeLocation } from "../locations.js";
 import { firstLine, formatAuthor, formatTime } from "../versions.js";
-import { storedSummary, type StoredSummary } from "../stored.js";
+import { storedSummary, type StoredSummary } from "../../index.js";
 import { codecSummary, formatBytes, formatShape, formatTable, toJson } from "../text.js";
 
 interface Entry {

@@ -128,8 +128,10 @@ export class AwsTransport implements S3Transport {
       withProgress(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: continuation }), attempt),
       { abortSignal: attempt.signal },
     );
+    const objects = (response.Contents ?? []).filter((o) => (o.Key ?? "") !== "");
     return {
-      keys: (response.Contents ?? []).map((o) => o.Key ?? "").filter((k) => k !== ""),
+      keys: objects.map((o) => o.Key!),
+      sizes: objects.map((o) => o.Size ?? 0),
       prefixes: (response.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter((p) => p !== ""),
       next: response.IsTruncated ? response.NextContinuationToken : undefined,
     };

@@ -154,12 +154,15 @@ export class MinioTransport implements S3Transport {
   async listPage(bucket: string, prefix: string, delimiter: string | undefined, continuation: string | undefined, attempt: Attempt): Promise<ListPage> {
     const page = await this.call(attempt, (client) => client.listObjectsV2Query(bucket, prefix, continuation ?? "", delimiter ?? "", 1000, ""));
     const keys: string[] = [];
+    const sizes: number[] = [];
     const prefixes: string[] = [];
     for (const item of page.objects) {
-      if (item.name) keys.push(item.name);
-      else if (item.prefix) prefixes.push(item.prefix);
+      if (item.name) {
+        keys.push(item.name);
+        sizes.push(item.size ?? 0);
+      } else if (item.prefix) prefixes.push(item.prefix);
     }
-    return { keys, prefixes, next: page.isTruncated ? page.nextContinuationToken : undefined };
+    return { keys, sizes, prefixes, next: page.isTruncated ? page.nextContinuationToken : undefined };
   }
 
   async headBucket(bucket: string, attempt: Attempt): Promise<void> {

@@ -193,6 +193,14 @@ export class S3Store implements Store {
     }
   }
 
+  /** Every key under `prefix` with its object's size, from the same LIST pages (no request per object). */
+  async *listWithSizes(prefix: string, options: RequestOptions = {}): AsyncIterable<{ key: string; size: number }> {
+    validateListPrefix(prefix);
+    for await (const page of this.pages(prefix, undefined, options.signal)) {
+      for (const [i, key] of page.keys.entries()) yield { key: key.slice(this.base.length), size: page.sizes[i] ?? 0 };
+    }
+  }
+
   async listDir(prefix: string, options: RequestOptions = {}): Promise<DirectoryListing> {
     validateDirectoryPrefix(prefix);
     const keys: string[] = [];

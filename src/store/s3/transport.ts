@@ -10,6 +10,8 @@ export type TransportRange = { start: number; end?: number } | { suffix: number 
 
 export interface ListPage {
   keys: string[];
+  /** Each key's object size in bytes (parallel to keys). */
+  sizes: number[];
   /** Common prefixes, with their trailing delimiter. */
   prefixes: string[];
   next?: string;

@@ -1,12 +1,14 @@
 /**
  * How much of a dataset is stored: chunks written vs possible, and bytes where the store can tell
- * cheaply (a local directory: stat; memory: the objects themselves). The Store contract lists keys
- * without sizes, so on S3 the byte count is left unknown rather than fetched object by object.
+ * cheaply (S3: its listing carries sizes; a local directory: stat; memory: the objects themselves).
+ * Other stores leave the byte count unknown rather than fetching object by object.
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { FileSystemStore, MemoryStore, type Dataset, type Store } from "../index.js";
+import { FileSystemStore, MemoryStore } from "../store/index.js";
+import type { Store } from "../store/store.js";
+import type { Dataset } from "./dataset.js";
 
 export interface StoredSummary {
   storedChunks: number;
@@ -32,6 +34,11 @@ function itemSize(dataset: Dataset): number {
 
 /** Total size of the objects under `prefix` (except `exclude`), or undefined for stores without cheap sizes. */
 async function objectBytes(store: Store, prefix: string, exclude: string, signal?: AbortSignal): Promise<number | undefined> {
+  if (store.listWithSizes) {
+    let total = 0;
+    for await (const { key, size } of store.listWithSizes(prefix, { signal })) if (key !== exclude) total += size;
+    return total;
+  }
   const size = sizeReader(store);
   if (!size) return undefined;
   const limit = pLimit(32);
