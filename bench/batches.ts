@@ -28,7 +28,7 @@ import { pathToFileURL } from "node:url";
 import * as dn from "../src/index.js";
 import { batches } from "../src/compute/batches.js";
 import type { GetOptions, GetVersionedOptions, DirectoryListing } from "../src/store/store.js";
-import { commandLine } from "./harness.js";
+import { commandLine, seededRandom } from "./harness.js";
 
 export interface BatchesBenchOptions {
   quick?: boolean;
@@ -106,16 +106,6 @@ class GetCountingStore implements dn.Store {
   }
 }
 
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function storeConfigs(wanted: string[], workDir: string, skipped: string[]): Array<{ name: string; config: dn.ClusterConfig }> {
   const out: Array<{ name: string; config: dn.ClusterConfig }> = [];

@@ -24,7 +24,7 @@ import { pathToFileURL } from "node:url";
 import * as dn from "../src/index.js";
 import { nearest, type NearestResult } from "../src/compute/vector-search.js";
 import { createVectorIndex, updateVectorIndex } from "../src/compute/vector-index.js";
-import { commandLine, median } from "./harness.js";
+import { commandLine, median, seededRandom } from "./harness.js";
 
 export interface VectorSearchBenchOptions {
   quick: boolean;
@@ -75,27 +75,15 @@ export interface VectorSearchReport {
   goalMet: boolean;
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `clusters` centres in [-1, 1]^d. */
 function centresOf(d: number, clusters: number, seed: number): Float32Array[] {
-  const next = seeded(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: clusters }, () => Float32Array.from({ length: d }, () => 2 * next() - 1));
 }
 
 /** n points around random centres, noise ~0.25 per coordinate (a sum of three uniforms). */
 function embeddings(centres: Float32Array[], n: number, d: number, seed: number): Float32Array {
-  const next = seeded(seed);
+  const next = seededRandom(seed);
   const out = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
     const c = centres[Math.floor(next() * centres.length)];

@@ -24,13 +24,14 @@ import { AlreadyExistsError, ComputeError, NotFoundError, ValidationError } from
 import { forEachLimited } from "../core/concurrency.js";
 import { Dataset } from "../core/dataset.js";
 import type { EngineSpec } from "../core/engine-spec.js";
-import { Group } from "../core/group.js";
+import type { Group } from "../core/group.js";
 import { newObjectId } from "../core/object-ids.js";
 import type { WritableValue } from "../core/values.js";
 import type { DataType, TypedArray } from "../format/index.js";
 import { slice } from "../selection/index.js";
 import type { Store } from "../store/store.js";
 import { checkChunkResult } from "./chunk-call.js";
+import { dosnaAttrs, openDatasetAt, setDosnaMember } from "./dosna-attrs.js";
 import { checkJsonParams, resolveEngine } from "./engines.js";
 import { addressOf } from "./pool-address.js";
 import { QueueClient, type TaskInput } from "./queue-client.js";
@@ -95,10 +96,6 @@ function markerPrefix(output: Dataset): string {
   return `${MARKERS}${output.path}/stale/`;
 }
 
-function dosnaAttrs(ds: Dataset): Record<string, unknown> {
-  const value = ds.attrs.get("dosna");
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
 
 /** The outputs derived from `ds` (paths), as its metadata and this process know them. */
 export function derivationsOf(ds: Dataset): string[] {
@@ -113,10 +110,6 @@ export function derivedFromOf(ds: Dataset): DerivedFrom | undefined {
   return spec && typeof spec === "object" && typeof spec.from === "string" && typeof spec.fn === "string" && Number.isInteger(spec.blockRows) ? spec : undefined;
 }
 
-async function openPath(anchor: { context: Dataset["context"]; njobs: number }, path: string): Promise<Dataset | undefined> {
-  const top = new Group(anchor.context, "", {}, () => anchor.njobs);
-  return (await top.hasDataset(path)) ? top.getDataset(path) : undefined;
-}
 
 /** `a → b → … → a` when registering from → to would close a loop, else undefined. */
 async function findCycle(anchor: Dataset, from: string, to: string): Promise<string[] | undefined> {
@@ -126,7 +119,7 @@ async function findCycle(anchor: Dataset, from: string, to: string): Promise<str
     if (path === from) return trail;
     if (seen.has(path)) return undefined;
     seen.add(path);
-    const ds = await openPath(anchor, path);
+    const ds = await openDatasetAt(anchor, path);
     if (!ds) return undefined;
     for (const next of derivationsOf(ds)) {
       const found = await walk(next.replace(/^\//, ""), [...trail, absolute(next)]);
@@ -241,7 +234,7 @@ export async function derive(group: Group, options: DeriveOptions): Promise<Data
   try {
     // The first block shows a function of the wrong shape or dtype before anything is registered.
     if (blockCount(input, blockRows) > 0) await runBlocks(input, output, spec, [0], run);
-    await output.attrs.set("dosna", { ...dosnaAttrs(output), derivedFrom: spec });
+    await setDosnaMember(output, "derivedFrom", spec);
     await addDerivation(input, absolute(output.path));
   } catch (error) {
     await output.delete().catch(() => undefined);
@@ -263,7 +256,7 @@ async function addDerivation(input: Dataset, outputPath: string): Promise<void> 
   await input.refresh();
   const current = dosnaAttrs(input);
   const list = Array.isArray(current.derivations) ? (current.derivations as string[]) : [];
-  if (!list.includes(outputPath)) await input.attrs.set("dosna", { ...current, derivations: [...list, outputPath].sort() });
+  if (!list.includes(outputPath)) await setDosnaMember(input, "derivations", [...list, outputPath].sort());
 }
 
 /** Stop keeping `outputPath` current (the output stays, as plain data). */
@@ -275,14 +268,11 @@ export async function removeDerivation(input: Dataset, outputPath: string): Prom
   const list = Array.isArray(current.derivations) ? (current.derivations as string[]) : [];
   if (list.includes(path)) {
     const rest = list.filter((p) => p !== path);
-    const { derivations: _old, ...others } = current;
-    await input.attrs.set("dosna", rest.length > 0 ? { ...others, derivations: rest } : others);
+    await setDosnaMember(input, "derivations", rest.length > 0 ? rest : undefined);
   }
-  const output = await openPath(input, path.slice(1));
+  const output = await openDatasetAt(input, path.slice(1));
   if (output) {
-    const { derivedFrom: _spec, ...others } = dosnaAttrs(output);
-    if (Object.keys(others).length > 0) await output.attrs.set("dosna", others);
-    else if (output.attrs.has("dosna")) await output.attrs.delete("dosna");
+    await setDosnaMember(output, "derivedFrom", undefined);
     const keys: string[] = [];
     for await (const key of output.context.store.list(markerPrefix(output))) keys.push(key);
     await output.context.store.deleteMany(keys);
@@ -349,7 +339,7 @@ function blocksOf(markers: readonly Marker[], count: number): number[] {
  * markers that are done. Returns the blocks recomputed.
  */
 export async function refreshDerived(input: Dataset, outputPath: string, options: { engine?: EngineSpec; njobs?: number; signal?: AbortSignal; blocks?: readonly number[] } = {}): Promise<number[]> {
-  const output = await openPath(input, outputPath.replace(/^\//, ""));
+  const output = await openDatasetAt(input, outputPath.replace(/^\//, ""));
   if (!output) return [];
   const spec = derivedFromOf(output);
   if (!spec || spec.from !== absolute(input.path)) return [];
@@ -375,7 +365,7 @@ export async function refreshDerived(input: Dataset, outputPath: string, options
 export async function derivationInfos(input: Dataset, options: { signal?: AbortSignal } = {}): Promise<DerivationInfo[]> {
   const infos: DerivationInfo[] = [];
   for (const path of derivationsOf(input)) {
-    const output = await openPath(input, path.replace(/^\//, ""));
+    const output = await openDatasetAt(input, path.replace(/^\//, ""));
     const spec = output && derivedFromOf(output);
     if (!output || !spec) continue;
     const count = blockCount(input, spec.blockRows);

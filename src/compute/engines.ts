@@ -10,7 +10,7 @@ import { ComputeError, PreconditionFailedError, QueueError, ValidationError } fr
 import { gridIndices, type ChunkFunction, type ChunkTransform, type ComputeOptions, type Dataset, type OperationOptions } from "../core/dataset.js";
 import type { EngineSpec, QueueEngineSpec } from "../core/engine-spec.js";
 import { newObjectId } from "../core/object-ids.js";
-import { Group } from "../core/group.js";
+import { dosnaAttrs, openDatasetAt, setDosnaMember } from "./dosna-attrs.js";
 import { forEachLimited } from "../core/concurrency.js";
 import { checkedTransform, chunkContext, type ArrayFacts } from "./chunk-call.js";
 import { addressOf } from "./pool-address.js";
@@ -136,15 +136,12 @@ interface StoredJob {
 }
 
 function storedJob(ds: Dataset): StoredJob | undefined {
-  const dosna = ds.attrs.get("dosna") as { job?: StoredJob } | undefined;
-  return dosna && typeof dosna === "object" && dosna.job && typeof dosna.job.id === "string" ? dosna.job : undefined;
+  const job = dosnaAttrs(ds).job as StoredJob | undefined;
+  return job && typeof job === "object" && typeof job.id === "string" ? job : undefined;
 }
 
-async function setStoredJob(ds: Dataset, job: StoredJob | undefined): Promise<void> {
-  const { job: _old, ...rest } = ((ds.attrs.get("dosna") as Record<string, unknown> | undefined) ?? {}) as Record<string, unknown>;
-  if (job) await ds.attrs.set("dosna", { ...rest, job });
-  else if (Object.keys(rest).length > 0) await ds.attrs.set("dosna", rest);
-  else if (ds.attrs.has("dosna")) await ds.attrs.delete("dosna");
+function setStoredJob(ds: Dataset, job: StoredJob | undefined): Promise<void> {
+  return setDosnaMember(ds, "job", job);
 }
 
 export async function computeMap(ds: Dataset, fn: ChunkFunction | string, outName: string, options: ComputeOptions, original: () => Promise<Dataset>): Promise<Dataset> {
@@ -181,7 +178,7 @@ export async function computeMap(ds: Dataset, fn: ChunkFunction | string, outNam
     // A resubmitted job (its caller died) finds its output marked with the job and carries on.
     const existing = await ds.context.store.get(`${outPath}/zarr.json`);
     if (existing !== undefined) {
-      const previous = await openDataset(ds, outPath);
+      const previous = await openDatasetAt(ds, outPath);
       const job = previous && storedJob(previous);
       if (previous && job && job.spec === spec) {
         out = previous;
@@ -246,7 +243,7 @@ async function stagedApply(ds: Dataset, name: string, params: unknown, spec: Que
     await client.requireWorkers(name, options.signal);
     const specHash = jobSpecHash({ kind: "apply", address, input: ds.path, name, params, shape: ds.shape });
     const stagingPath = `.dosna/compute/apply-${specHash}`;
-    let staging = (await ds.context.store.get(`${stagingPath}/zarr.json`)) === undefined ? undefined : await openDataset(ds, stagingPath);
+    let staging = (await ds.context.store.get(`${stagingPath}/zarr.json`)) === undefined ? undefined : await openDatasetAt(ds, stagingPath);
     let jobId = staging && storedJob(staging)?.id;
     if (!staging || !jobId) {
       if (staging) await staging.delete();
@@ -352,10 +349,6 @@ async function removeOnFailure<T>(out: Dataset, run: () => Promise<T>): Promise<
     if (!(error instanceof QueueError)) await out.delete().catch(() => undefined);
     throw error;
   }
-}
-
-async function openDataset(ds: Dataset, path: string): Promise<Dataset | undefined> {
-  return new Group(ds.context, "", {}, () => ds.njobs).getDataset(path).catch(() => undefined);
 }
 
 export { chunkContext };

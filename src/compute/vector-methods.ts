@@ -7,6 +7,7 @@
  */
 import { NotFoundError } from "../errors.js";
 import { Dataset } from "../core/dataset.js";
+import { dosnaAttrs, setDosnaMember } from "./dosna-attrs.js";
 import { nearest, type NearestOptions, type NearestResult, type VectorQueries } from "./vector-search.js";
 import { createVectorIndex, deleteVectorIndex, updateVectorIndex, vectorIndexInfo, type CreateVectorIndexOptions, type UpdateVectorIndexOptions, type VectorIndexInfo, type VectorIndexUpdate } from "./vector-index.js";
 
@@ -23,10 +24,6 @@ declare module "../core/dataset.js" {
   }
 }
 
-function dosnaAttrs(ds: Dataset): Record<string, unknown> {
-  const value = ds.attrs.get("dosna");
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
 
 export function hasVectorIndexMark(ds: Dataset): boolean {
   return dosnaAttrs(ds).vectorIndex !== undefined;
@@ -52,7 +49,7 @@ export function installVectorMethods(): void {
     },
     async createVectorIndex(this: Dataset, options: CreateVectorIndexOptions) {
       const info = await createVectorIndex(this, options);
-      await this.attrs.set("dosna", { ...dosnaAttrs(this), vectorIndex: { kind: info.kind, metric: info.metric } });
+      await setDosnaMember(this, "vectorIndex", { kind: info.kind, metric: info.metric });
       return info;
     },
     updateVectorIndex(this: Dataset, options?: UpdateVectorIndexOptions) {
@@ -60,9 +57,7 @@ export function installVectorMethods(): void {
     },
     async deleteVectorIndex(this: Dataset, options?: { signal?: AbortSignal }) {
       await deleteVectorIndex(this, options);
-      const { vectorIndex: _mark, ...rest } = dosnaAttrs(this);
-      if (Object.keys(rest).length > 0) await this.attrs.set("dosna", rest);
-      else if (this.attrs.has("dosna")) await this.attrs.delete("dosna");
+      await setDosnaMember(this, "vectorIndex", undefined);
     },
     vectorIndexInfo(this: Dataset, options?: { signal?: AbortSignal }) {
       return vectorIndexInfo(this, options);
