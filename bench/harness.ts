@@ -2,7 +2,7 @@
  * What the benchmark orchestrators (run.ts, concurrency.ts) share: command-line options, the
  * stores under test, compiling a tree's bench, running one case process, medians.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { StoreSpec } from "./spec.js";
 
@@ -47,7 +47,10 @@ export function benchStores(wanted: string[], workDir: string): Array<{ name: st
  * as compiled JavaScript, so that their peak RSS is not inflated by the TypeScript loader).
  */
 export function compileBench(tree: string, tsc = join(tree, "node_modules/typescript/bin/tsc")): string {
-  execFileSync(process.execPath, [tsc, "-p", join(tree, "tsconfig.bench.json")], { stdio: "inherit" });
+  const result = spawnSync(process.execPath, [tsc, "-p", join(tree, "tsconfig.bench.json")], { stdio: "inherit" });
+  // tsc emits despite type errors (exit 2); what it could not emit (exit 1, or killed) is fatal.
+  if (result.status === 2) console.warn(`(bench: ${tree} has type errors; running what tsc emitted)`);
+  else if (result.status !== 0) throw new Error(`compiling ${tree}'s bench failed (tsc exit ${result.status ?? result.signal})`);
   return join(tree, ".bench-build", "bench");
 }
 

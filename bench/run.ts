@@ -12,6 +12,11 @@
  *            --no-compute (bench/compute.ts: engines local/threads/queue workers, queue overhead;
  *            Redis from DOSNA_TEST_REDIS_URL or started by it)
  *            --no-models (bench/vector-search.ts on fs, bench/derive.ts, bench/batches.ts)
+ *            --reads-only (only the whole-array reads side by side: dosna-read, raw-get, zarrita-read,
+ *            with their ratios and peak RSS; nothing else)  --shape Z,Y,X (instead of --size-mib)
+ *            --reads-baseline DIR (with --reads-only: also the dosna-read of another tree, compiled
+ *            into DIR/.bench-build by compileBench, alternating with this one: before/after in one run)
+ *   e.g. the read-speed comparison of issue 15: --reads-only --shape 256,256,256 --repeats 5
  * S3 runs when DOSNA_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY) is set, e.g. after
  *   eval "$(bash scripts/rgw-start.sh)"
  */
@@ -34,8 +39,10 @@ const sizeMiB = Number(option("size-mib", quick ? "64" : "256"));
 const repeats = Number(option("repeats", quick ? "1" : "3"));
 const njobs = Number(option("njobs", "16"));
 const storesWanted = option("stores", "fs,s3").split(",");
-// One 512×512 float32 plane is 1 MiB: the array is sizeMiB planes deep.
-const shape = [Math.max(1, Math.round(sizeMiB)), 512, 512];
+const readsOnly = flag("reads-only");
+// One 512×512 float32 plane is 1 MiB: the array is sizeMiB planes deep (unless --shape says otherwise).
+const shapeOption = option("shape", "");
+const shape = shapeOption ? shapeOption.split(",").map(Number) : [Math.max(1, Math.round(sizeMiB)), 512, 512];
 const chunks = [64, 64, 64];
 const chunkBytes = 64 ** 3 * 4;
 const outputBytes = shape.reduce((a, b) => a * b, 1) * 4;
@@ -45,10 +52,13 @@ const stores = benchStores(storesWanted, workDir);
 
 const repoRoot = join(import.meta.dirname, "..");
 const caseScript = join(compileBench(repoRoot), "case.js");
-const runCase = (spec: CaseSpec) => runCaseScript<CaseResult>(caseScript, spec);
+const baselineTree = option("reads-baseline", "");
+const baselineCaseScript = baselineTree ? join(compileBench(baselineTree), "case.js") : undefined;
+/** A spec's `script` runs another tree's compiled case.js (--reads-baseline). */
+const runCase = ({ script, ...spec }: CaseSpec & { script?: string }) => runCaseScript<CaseResult>(script ?? caseScript, spec);
 
 /** Run cases alternately `repeats` times; the median MB/s and the max RSS of each. */
-function paired(specs: Record<string, CaseSpec>): Record<string, CaseResult> {
+function paired(specs: Record<string, CaseSpec & { script?: string }>): Record<string, CaseResult> {
   const runs: Record<string, CaseResult[]> = Object.fromEntries(Object.keys(specs).map((k) => [k, []]));
   for (let r = 0; r < repeats; r++) for (const [name, spec] of Object.entries(specs)) runs[name].push(runCase(spec));
   return Object.fromEntries(
@@ -75,8 +85,28 @@ const add = (store: string, name: string, r: CaseResult, note = "") =>
 
 for (const { name: storeName, spec: store } of stores) {
   const base = { store, pool: "dosna-bench", dataset: "vol", shape, chunks, njobs };
-  console.log(`== ${storeName}: preparing [${shape}] float32 (${sizeMiB} MiB) in chunks [${chunks}]`);
+  console.log(`== ${storeName}: preparing [${shape}] float32 (${outputBytes / 2 ** 20} MiB) in chunks [${chunks}]`);
   runCase({ ...base, case: "prepare" });
+
+  if (readsOnly) {
+    const specs: Record<string, CaseSpec & { script?: string }> = {
+      "dosna-read": { ...base, case: "dosna-read" },
+      "raw-get": { ...base, case: "raw-get" },
+      "zarrita-read": { ...base, case: "zarrita-read" },
+    };
+    if (baselineCaseScript) specs["dosna-read (baseline)"] = { ...base, case: "dosna-read", script: baselineCaseScript };
+    const r = paired(specs);
+    const rssBudget = outputBytes + njobs * 2 * chunkBytes + 64 * 2 ** 20;
+    for (const [name, result] of Object.entries(r)) {
+      add(storeName, name, result);
+      if (!name.startsWith("dosna-read")) continue;
+      const tag = name === "dosna-read" ? "" : " (baseline)";
+      ratios[`${storeName}: read dosna/raw${tag}`] = result.mbPerSecond / r["raw-get"].mbPerSecond;
+      ratios[`${storeName}: read dosna/zarrita${tag}`] = result.mbPerSecond / r["zarrita-read"].mbPerSecond;
+      ratios[`${storeName}: read peak RSS / budget${tag}`] = result.maxRssBytes / rssBudget;
+    }
+    continue;
+  }
 
   const rw = paired({
     "dosna-write": { ...base, case: "dosna-write" },
@@ -135,7 +165,7 @@ const codecCases: Record<string, Record<string, unknown>> = {
   zstd: { compression: "zstd" },
   "zstd+shuffle": { compression: "zstd", shuffle: true },
 };
-if (storesWanted.includes("fs")) {
+if (storesWanted.includes("fs") && !readsOnly) {
   const codecShape = [64, 512, 512];
   for (const [name, createOptions] of Object.entries(codecCases)) {
     const base = { store: { kind: "fs" as const, root: join(workDir, "codecs") }, pool: "codecs", dataset: name.replace("+", "-"), shape: codecShape, chunks, njobs, createOptions };
@@ -151,25 +181,25 @@ if (storesWanted.includes("fs")) {
 
 // Optimistic concurrency against the code before it (bench/concurrency.ts), in the same run.
 let concurrency: ConcurrencyReport | undefined;
-if (!flag("no-concurrency")) {
+if (!readsOnly && !flag("no-concurrency")) {
   concurrency = await benchConcurrency({ quick, stores: storesWanted, baseline: option("baseline", DEFAULT_BASELINE), currentBuild: dirname(caseScript) });
   Object.assign(ratios, concurrency.ratios);
 }
 
 // What versions cost (bench/versioning.ts), in the same run.
 let versioning: VersioningReport | undefined;
-if (!flag("no-versioning")) {
+if (!readsOnly && !flag("no-versioning")) {
   // Its ratios (with their goals) print with its tables and go to the JSON under "versioning".
   versioning = await benchVersioning({ quick, stores: ["memory", ...storesWanted], runs: Number(option("runs", "3")), compiledBench: dirname(caseScript) });
 }
 
 // The compute engines (bench/compute.ts), in the same run.
 let compute: ComputeReport | undefined;
-if (!flag("no-compute")) compute = await benchCompute({ quick });
+if (!readsOnly && !flag("no-compute")) compute = await benchCompute({ quick });
 
 // Models attached to data (issue 13): vector search, a derivation, training batches.
 let models: { vectors: VectorSearchReport; derive: DeriveReport; batches: BatchesReport } | undefined;
-if (!flag("no-models")) {
+if (!readsOnly && !flag("no-models")) {
   models = {
     vectors: await benchVectorSearch({ quick, store: "fs" }),
     derive: await benchDerive({ quick }),

@@ -11,15 +11,18 @@ cd "$(dirname "$0")/.."
 
 # Debian's Python packages, used through /usr/bin/python3, are independent oracles: numpy for the
 # .npy tests, prov (python3-prov) to read back the PROV-JSON that provenance exports, onnx
-# (python3-onnx) to build the model the ONNX tests run.
+# (python3-onnx) to build the model the ONNX tests run, zarr 2.13 and numcodecs (python3-zarr) for the
+# Zarr v2 and codec tests, h5py (python3-h5py) for the HDF5 import/export tests.
 python_packages=()
 /usr/bin/python3 -c "import numpy" 2>/dev/null || python_packages+=(python3-numpy)
 /usr/bin/python3 -c "import prov.model" 2>/dev/null || python_packages+=(python3-prov)
 /usr/bin/python3 -c "import onnx" 2>/dev/null || python_packages+=(python3-onnx)
+/usr/bin/python3 -c "import zarr, numcodecs" 2>/dev/null || python_packages+=(python3-zarr python3-numcodecs)
+/usr/bin/python3 -c "import h5py" 2>/dev/null || python_packages+=(python3-h5py)
 # Debian's chromium: the viewer page's browser tests drive it with playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || python_packages+=(chromium)
 if [ "${#python_packages[@]}" -gt 0 ]; then
-  echo "== installing Debian's ${python_packages[*]} (the .npy, PROV-JSON and ONNX tests' oracles, the viewer tests' browser)"
+  echo "== installing Debian's ${python_packages[*]} (the .npy, PROV-JSON, ONNX, Zarr v2, codec and HDF5 tests' oracles, the viewer tests' browser)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${python_packages[@]}" >/dev/null
 fi

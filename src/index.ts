@@ -10,7 +10,9 @@
  */
 export * from "./errors.js";
 export { Cluster, type ClusterConfig } from "./core/cluster.js";
-export { Pool, type OpenNamedPoolOptions } from "./core/pool.js";
+export { Pool, type OpenNamedPoolOptions, type ZarrFormat } from "./core/pool.js";
+export { ZarrV2Store } from "./core/zarr-v2-store.js";
+export { withV2ChunkKeys } from "./format/zarr-v2.js";
 export { autoInit, defaultCluster, resetDefaultCluster, s3ClusterFromSettings, type S3Settings } from "./core/default-cluster.js";
 export { parsePoolUrl, schemeOf, localPathOfFileUrl, type PoolUrl } from "./core/pool-url.js";
 export { FILE_MODES } from "./core/pool-modes.js";
@@ -23,7 +25,7 @@ export type { CodecDefinition, CodecContext, CodecSpec, Codec, ArrayToArrayCodec
 export type { CreateDatasetOptions } from "./core/create-options.js";
 export type { WritableValue, ArrayInput, NestedArray } from "./core/values.js";
 export { slice, parseSelection, type Selection, type SelectionItem, type Slice } from "./selection/index.js";
-export { parseDataType, type DataType, type Scalar, type TypedArray } from "./format/index.js";
+export { parseDataType, type ComplexScalar, type DataType, type FillValue, type Scalar, type TypedArray } from "./format/index.js";
 export { MemoryStore, MemoryBackend, FileSystemStore, FileSystemBackend } from "./store/index.js";
 export type {
   Store,
@@ -37,6 +39,8 @@ export type {
 } from "./store/store.js";
 export { File, H5Group, H5Dataset, ready, type FileMode, type FileOptions, type CreateDatasetArgs } from "./h5/file.js";
 export { normaliseSelection, type NormalisedSelection, type AxisSelection } from "./selection/index.js";
+export { normalisePoints, type PointSelection, type PointCoordinate, type PointItem, type NormalisedPoints } from "./selection/index.js";
+export type { PointIndexer } from "./core/vindex.js";
 export {
   readNpy,
   writeNpy,
@@ -51,6 +55,17 @@ export {
   type ExportNpyOptions,
   type TransferProgress,
 } from "./npy/index.js";
+export {
+  importHdf5,
+  exportHdf5,
+  type ImportHdf5Options,
+  type ExportHdf5Options,
+  type Hdf5ImportSummary,
+  type Hdf5ExportSummary,
+  type ImportedItem,
+  type SkippedItem,
+  type Hdf5Progress,
+} from "./hdf5/index.js";
 export { S3Store, S3Backend, type S3ConnectionInput } from "./store/s3/index.js";
 export {
   provenance,

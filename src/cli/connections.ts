@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { readdir, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AlreadyExistsError, Cluster, FileSystemStore, NotFoundError, Pool, s3ClusterFromSettings, ValidationError } from "../index.js";
+import { AlreadyExistsError, Cluster, FileSystemStore, NotFoundError, Pool, s3ClusterFromSettings, ValidationError, type ZarrFormat } from "../index.js";
 import { describeLocation, type Location } from "./locations.js";
 
 export interface ConnectionSettings {
@@ -17,6 +17,8 @@ export interface ConnectionSettings {
 }
 
 export interface OpenPoolOptions {
+  /** For a pool `create` makes: the Zarr format of its hierarchy (default 3). */
+  zarrFormat?: ZarrFormat;
   /** Create the pool when it does not exist (only where the URL names it outright). */
   create?: boolean;
   readOnly?: boolean;
@@ -61,9 +63,9 @@ export class Connections {
       throw new ValidationError(`${JSON.stringify(location.text)} names no pool: expected ${location.backend === "s3" ? "s3://BUCKET/PATH" : "memory:POOL/PATH"}`);
     }
     const create = options.create === true && location.poolIsExplicit;
-    if (location.backend === "fs") return this.openDirectoryPool(location.pool, create, options.readOnly ?? false);
+    if (location.backend === "fs") return this.openDirectoryPool(location.pool, create, options.readOnly ?? false, options.zarrFormat);
     const cluster = this.cluster(location.backend);
-    if (create && !(await cluster.hasPool(location.pool))) return cluster.createPool(location.pool, { njobs: this.njobs });
+    if (create && !(await cluster.hasPool(location.pool))) return cluster.createPool(location.pool, { njobs: this.njobs, zarrFormat: options.zarrFormat });
     return cluster.getPool(location.pool, { readOnly: options.readOnly, njobs: this.njobs });
   }
 
@@ -78,7 +80,8 @@ export class Connections {
     });
     const pools: string[] = [];
     for (const entry of entries) {
-      if (entry.isDirectory() && (await isFile(join(directory, entry.name, "zarr.json")))) pools.push(entry.name);
+      const root = join(directory, entry.name);
+      if (entry.isDirectory() && ((await isFile(join(root, "zarr.json"))) || (await isFile(join(root, ".zgroup"))))) pools.push(entry.name);
     }
     return pools.sort();
   }
@@ -103,10 +106,10 @@ export class Connections {
     return describeLocation(location, node);
   }
 
-  private async openDirectoryPool(directory: string, create: boolean, readOnly: boolean): Promise<Pool> {
+  private async openDirectoryPool(directory: string, create: boolean, readOnly: boolean, zarrFormat?: ZarrFormat): Promise<Pool> {
     const store = new FileSystemStore(directory, { createRoot: create });
-    const options = { name: directory, readOnly, njobs: () => this.njobs };
-    if (create && (await store.get("zarr.json")) === undefined) {
+    const options = { name: directory, readOnly, njobs: () => this.njobs, zarrFormat };
+    if (create && (await store.get("zarr.json")) === undefined && (await store.get(".zgroup")) === undefined) {
       // Another process may be creating this pool right now: its temp and lock files (which listings
       // never show) or its fresh zarr.json are fine.
       const listing = await store.listDir("");

@@ -69,7 +69,7 @@ export class Cli {
     return resolveLocation(parseUrl(url));
   }
 
-  async openPool(location: Location, options: { create?: boolean; readOnly?: boolean } = {}): Promise<Pool> {
+  async openPool(location: Location, options: { create?: boolean; readOnly?: boolean; zarrFormat?: 2 | 3 } = {}): Promise<Pool> {
     return this.connections.openPool(location, options);
   }
 

@@ -23,6 +23,7 @@ import {
   type Pool,
   type SelectionItem,
   type Store,
+  withV2ChunkKeys,
 } from "../index.js";
 import type { Progress } from "./progress.js";
 
@@ -138,7 +139,10 @@ export async function copyTree(source: CopyEnds, target: { pool: Pool; path: str
     if (job.existing) {
       destination = job.existing;
     } else if (!overrides) {
-      await targetStore.set(metadataKeyOf(job.path), (await sourceStore.get(metadataKeyOf(job.source.path), undefined, { signal }))!, { ifNoneMatch: true, signal });
+      let metadata = (await sourceStore.get(metadataKeyOf(job.source.path), undefined, { signal }))!;
+      // into a Zarr v2 pool: v2 chunk keys (the chunks are then re-encoded under their new keys)
+      if (target.pool.zarrFormat === 2 && source.pool.zarrFormat !== 2) metadata = withV2ChunkKeys(metadata);
+      await targetStore.set(metadataKeyOf(job.path), metadata, { ifNoneMatch: true, signal });
       destination = await target.pool.getDataset(job.path);
     } else {
       const meta = job.source.metadata;

@@ -1,16 +1,22 @@
 /**
  * How a failed command ends: one line on stderr and an exit code (1: the user's input, 2: storage
- * or anything unexpected, 130: interrupted), the stack only with --verbose, and no secret ever.
+ * or anything unexpected, 3: an import that skipped what dosna cannot store, 130: interrupted),
+ * the stack only with --verbose, and no secret ever.
  */
 import { AbortedError, ConflictError, CorruptChunkError, CorruptMetadataError, DosnaError, StorageError } from "../index.js";
 
 export const EXIT_OK = 0;
 export const EXIT_USER_ERROR = 1;
 export const EXIT_STORAGE_ERROR = 2;
+export const EXIT_INCOMPLETE = 3;
 export const EXIT_INTERRUPTED = 130;
+
+/** A command that did its work except for the items it listed on stderr (an HDF5 import's skipped datasets). */
+export class IncompleteError extends DosnaError {}
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof AbortedError) return EXIT_INTERRUPTED;
+  if (error instanceof IncompleteError) return EXIT_INCOMPLETE;
   if (error instanceof StorageError || error instanceof ConflictError || error instanceof CorruptChunkError || error instanceof CorruptMetadataError) {
     return EXIT_STORAGE_ERROR;
   }

@@ -77,7 +77,7 @@ export async function resolveLocation(url: ParsedUrl): Promise<Location> {
 
 /**
  * The pool directory of a local path: start at the deepest existing directory at or above the
- * path; if it holds a zarr.json, walk up while the parent holds one too.
+ * path; if it holds a zarr.json (or v2's .zgroup / .zarray), walk up while the parent holds one too.
  */
 async function findPoolDirectory(path: string): Promise<string | undefined> {
   let current = path;
@@ -86,12 +86,18 @@ async function findPoolDirectory(path: string): Promise<string | undefined> {
     if (parent === current) return undefined;
     current = parent;
   }
-  if (!(await exists(join(current, "zarr.json")))) return undefined;
+  if (!(await holdsNodeMetadata(current))) return undefined;
   for (;;) {
     const parent = dirname(current);
-    if (parent === current || !(await exists(join(parent, "zarr.json")))) return current;
+    if (parent === current || !(await holdsNodeMetadata(parent))) return current;
     current = parent;
   }
+}
+
+/** A node of a Zarr v3 (zarr.json) or v2 (.zgroup, .zarray) hierarchy. */
+async function holdsNodeMetadata(directory: string): Promise<boolean> {
+  for (const name of ["zarr.json", ".zgroup", ".zarray"]) if (await exists(join(directory, name))) return true;
+  return false;
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import { get } from "./commands/get.js";
 import { info, ls } from "./commands/inspect.js";
 import { attrs, create, rm } from "./commands/modify.js";
 import { exportCommand, importCommand } from "./commands/npy.js";
+import { exportHdf5Command, importHdf5Command, isHdf5File, isHdf5Name } from "./commands/hdf5.js";
 import { invalidate, lineage, record } from "./commands/lineage.js";
 import { branch, checkout, diff, gc, log, merge, repoInit, tag } from "./commands/repo.js";
 import { apply, deriveList, deriveRefresh, jobs, map, worker } from "./commands/compute.js";
@@ -49,7 +50,8 @@ Provenance
   (readers of a flagged dataset are warned). A record ID is 24 hex digits, as dosna record prints.
 
 Exit codes: 0 ok, 1 bad input or usage (one line on stderr), 2 storage error or conflict (a merge
-that conflicts lists the conflicts on stderr first), 130 interrupted.
+that conflicts lists the conflicts on stderr first), 3 an HDF5 import that skipped datasets or
+attributes dosna cannot store (each listed on stderr; the rest was imported), 130 interrupted.
 Progress goes to stderr: a bar on a terminal, a line every 2 s otherwise, none with --quiet.`;
 
 function positiveInteger(name: string) {
@@ -152,26 +154,31 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
 
   program
     .command("import")
-    .description("create a dataset from a .npy file (streamed chunk row by chunk row; any size)")
-    .argument("<file>", ".npy file (v1/v2/v3, C or Fortran order, either byte order)")
-    .argument("<url>", "the dataset to create")
+    .description(
+      "create a dataset from a .npy file (streamed chunk row by chunk row; any size), or import an HDF5 file's groups, datasets and attributes " +
+        "into a pool or group (slab by slab; HDF5 chunks, fill values and gzip kept); what dosna cannot store is listed on stderr (exit 3)",
+    )
+    .argument("<file>", ".npy file (v1/v2/v3, C or Fortran order, either byte order), or an HDF5 file")
+    .argument("<url>", "the dataset to create (.npy), or the pool or group to import into (HDF5; created if missing)")
     .option("--chunks <dims>", "chunk shape, or one number for every axis")
     .addOption(compression())
     .addOption(level())
     .option("--fill-value <value>", "fill value of the new dataset")
     .option("--overwrite", "replace an existing dataset or group at URL")
     .addOption(new Option("--engine <engine>", "redis://HOST:PORT: dosna worker processes write the slabs (the file must be at the same path for them)"))
-    .action((file: string, url: string, opts, cmd: Command) => run((cli) => importCommand(cli, file, url, opts), cmd));
+    .action((file: string, url: string, opts, cmd: Command) =>
+      run(async (cli) => ((await isHdf5File(file)) ? importHdf5Command(cli, file, url, opts) : importCommand(cli, file, url, opts)), cmd),
+    );
 
   program
     .command("export")
-    .description("write a dataset (or --slice of it) to a .npy file (C order, little endian; streamed)")
-    .argument("<url>", "a dataset")
-    .argument("<file>", "the .npy file to write")
+    .description("write a dataset (or --slice of it) to a .npy file (C order, little endian; streamed), or a dataset or group (recursively) to a new HDF5 file (FILE ending .h5, .hdf5, .he5 or .hdf)")
+    .argument("<url>", "a dataset (.npy), or a dataset, group or pool (HDF5)")
+    .argument("<file>", "the .npy or HDF5 file to write")
     .option("--slice <selection>", 'numpy index syntax, e.g. "::2, 10:20"')
     .addOption(ref())
     .option("--overwrite", "replace an existing file")
-    .action((url: string, file: string, opts, cmd: Command) => run((cli) => exportCommand(cli, url, file, opts), cmd));
+    .action((url: string, file: string, opts, cmd: Command) => run((cli) => (isHdf5Name(file) ? exportHdf5Command(cli, url, file, opts) : exportCommand(cli, url, file, opts)), cmd));
 
   program
     .command("cp")
@@ -187,6 +194,7 @@ export function buildProgram(run: (action: (cli: Cli) => Promise<void>, command:
     .addOption(compression())
     .addOption(level())
     .addOption(new Option("--engine <engine>", "redis://HOST:PORT: dosna worker processes copy the datasets' chunks (both pools on S3 or a shared directory)"))
+    .addOption(new Option("--zarr-format <n>", "the Zarr format of a destination pool the copy creates (an existing pool keeps its own)").choices(["2", "3"]).default("3"))
     .action((src: string, dst: string, opts, cmd: Command) => run((cli) => cp(cli, src, dst, opts), cmd));
 
   const repo = program.command("repo").description("repositories of versions in a pool: dosna repo init POOL (see Versions in dosna --help)");

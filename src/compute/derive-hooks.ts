@@ -1,6 +1,6 @@
 /**
  * Keeps what is derived from a dataset current when it is written (installed once by src/index.ts):
- * Dataset's writes (`set`, `load`, `resize`, `clear`, `apply`, `applyChunks`, `updateChunk`,
+ * Dataset's writes (`set`, `setPoints` (vindex), `load`, `resize`, `clear`, `apply`, `applyChunks`, `updateChunk`,
  * `deleteChunk`) mark the blocks they touch stale on every output derived from the dataset
  * (derive.ts), then recompute them, and bring the dataset's vector index up to date when it has
  * one. Only the outermost write of a dataset acts (a load is a set; a resize resets edge chunks
@@ -11,7 +11,7 @@ import { assertWritable } from "../core/context.js";
 import { Dataset } from "../core/dataset.js";
 import { Group } from "../core/group.js";
 import type { EngineSpec } from "../core/engine-spec.js";
-import type { Selection } from "../selection/index.js";
+import type { PointSelection, Selection } from "../selection/index.js";
 import { derivationInfos, derivationsOf, derive, markStale, newWriteId, refreshDerived, removeDerivation, type DerivationInfo, type DeriveOptions } from "./derive.js";
 import { hasVectorIndexMark, keepVectorIndexCurrent } from "./vector-methods.js";
 
@@ -99,6 +99,7 @@ export function installDeriveHooks(): void {
   if (installed) return;
   installed = true;
   wrap("set", (self, [selection]) => (self.ndim === 0 ? undefined : span(self.chunksTouchedBy(selection as Selection))));
+  wrap("setPoints", (self, [selection]) => (self.ndim === 0 ? undefined : span(self.chunksTouchedByPoints(selection as PointSelection))));
   wrap("resize", (self, [shape]) => {
     const next = shape as readonly number[];
     if (!Array.isArray(next) || next.length !== self.ndim) return undefined;

@@ -43,6 +43,8 @@ export class ChunkCache {
   /** `undefined` records a chunk known not to be stored (it reads as fill). */
   remember(key: string, chunk: TypedArray | undefined): void {
     this.forget(key);
+    // A chunk may view part of a larger read (an inner chunk of a shard): keep only its own bytes.
+    if (chunk !== undefined && chunk.byteLength < chunk.buffer.byteLength) chunk = chunk.slice();
     const cost = (chunk?.byteLength ?? 0) + 64;
     if (cost > this.maxBytes) return;
     this.entries.set(key, chunk);

@@ -16,7 +16,8 @@ import {
   type ArrayInfo,
   chunkKey,
   type ChunkCodec,
-  coerceScalar,
+  fillElements,
+  isZeroFillValue,
   createChunkCodec,
   type TypedArray,
 } from "../format/index.js";
@@ -103,7 +104,7 @@ export class ChunkFill {
   chunk(): TypedArray {
     if (!this.cache) {
       const chunk = allocateTypedArray(this.info.dataType, this.chunkShape.reduce((a, b) => a * b, 1));
-      if (!this.isZero()) (chunk as { fill(v: number | bigint): unknown }).fill(coerceScalar(this.info.dataType, this.info.fillValue));
+      if (!this.isZero()) fillElements(chunk, this.info.dataType, this.info.fillValue);
       this.cache = chunk;
     }
     return this.cache;
@@ -135,21 +136,31 @@ export class ChunkFill {
 
   /** A zero fill value: freshly allocated output already holds it. */
   isZero(): boolean {
-    const fill = this.info.fillValue;
-    return fill === 0 || fill === 0n || fill === false;
+    return isZeroFillValue(this.info.fillValue);
   }
 
+  /**
+   * Whether `chunk` holds nothing but the fill value, compared byte for byte with the fill chunk
+   * (one memcmp, whatever the data type). So -0.0 is not a fill of 0.0 (nor 0.0 of -0.0): such a
+   * chunk is stored and reads back with its sign. A NaN fill is the exception: any NaN counts as
+   * fill, whatever its sign and payload bits (JavaScript does not keep NaN bits reliably).
+   */
   isAllFill(chunk: TypedArray): boolean {
-    // Compare with the fill value as the chunk's element type holds it (a float32 fill of 0.1 is stored rounded).
-    const fill = (this.chunk() as unknown as ArrayLike<number | bigint>)[0];
-    const values = chunk as unknown as ArrayLike<number | bigint>;
-    if (typeof fill === "number" && Number.isNaN(fill)) {
-      for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
-      return true;
-    }
-    for (let i = 0; i < values.length; i++) if (values[i] !== fill) return false;
+    const fill = this.chunk();
+    if (!ArrayBuffer.isView(chunk)) return (chunk as unknown as string[]).every((s) => s === (fill as unknown as string[])[0]); // string chunks
+    if (chunk.byteLength !== fill.byteLength) return false;
+    if (bytesOf(chunk).equals(bytesOf(fill))) return true;
+    const first = (fill as unknown as ArrayLike<number | bigint>)[0];
+    if (typeof first !== "number" || !Number.isNaN(first)) return false;
+    const values = chunk as unknown as ArrayLike<number>;
+    for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) return false;
     return true;
   }
+}
+
+/** The bytes of a typed array as a Buffer view (for Buffer's native comparison), no copy. */
+function bytesOf(array: TypedArray): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 }
 
 /**

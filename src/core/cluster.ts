@@ -10,7 +10,7 @@ import { MemoryBackend } from "../store/memory.js";
 import { S3Backend, parsePoolLocation, s3ConnectionSchema } from "../store/s3/index.js";
 import { configFromEnvironment, readConfigFile } from "./config-sources.js";
 import type { Backend } from "../store/store.js";
-import { type OpenPoolOptions, Pool } from "./pool.js";
+import { type OpenPoolOptions, Pool, type ZarrFormat } from "./pool.js";
 import { type FileMode, openPoolInMode, type PoolSite, validateFileMode } from "./pool-modes.js";
 import { njobsSchema, parseWith } from "./validate.js";
 import { engineSchema } from "./engine-spec.js";
@@ -103,13 +103,13 @@ export class Cluster {
     return this.backend().hasPool(name);
   }
 
-  async createPool(name: string, options: { attrs?: Record<string, unknown>; njobs?: number } = {}): Promise<Pool> {
+  async createPool(name: string, options: { attrs?: Record<string, unknown>; njobs?: number; zarrFormat?: ZarrFormat } = {}): Promise<Pool> {
     const backend = this.backend();
     let pool: Pool;
     try {
       await backend.createPool(name);
       // The root zarr.json is written with If-None-Match: of two racing creators only one gets here.
-      pool = await Pool.initialise(backend.openPool(name), { ...this.poolOptions(name), attrs: options.attrs });
+      pool = await Pool.initialise(backend.openPool(name), { ...this.poolOptions(name), attrs: options.attrs, zarrFormat: options.zarrFormat });
     } catch (error) {
       if (error instanceof AlreadyExistsError) throw new AlreadyExistsError(`pool "${name}" already exists in ${backend.description}`);
       throw error;

@@ -17,6 +17,8 @@ export interface PoolContext {
   readonly onStale?: StalePolicy;
   /** Where map/apply/clear run unless a call says otherwise (compute/; default "local"). */
   readonly engine?: EngineSpec;
+  /** 2 for a Zarr v2 hierarchy (new arrays get v2 chunk keys); 3 when absent. */
+  readonly zarrFormat?: 2 | 3;
   /** The store holds only Zarr keys (a repository session): no side objects such as derivation markers. */
   readonly zarrKeysOnly?: boolean;
 }

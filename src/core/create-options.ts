@@ -4,8 +4,8 @@
 import { z } from "zod";
 import { DtypeError, ShapeError, ValidationError } from "../errors.js";
 import {
+  canonicalFillValue,
   codecsFor,
-  coerceScalar,
   COMPRESSIONS,
   dataTypeOfTypedArray,
   defaultFillValue,
@@ -14,14 +14,15 @@ import {
   validateShape,
   type ArrayInfo,
   type DataType,
-  type Scalar,
+  type FillValue,
 } from "../format/index.js";
 import { applyShardOptions } from "./shard-options.js";
-import { isNdArray, isTypedArray, sameShape, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
+import { elementShapeOf, isNdArray, isTypedArray, sameShape, toNdArray, type ArrayInput, type NestedArray } from "./values.js";
 import { njobsSchema, parseWith } from "./validate.js";
 
-const scalarSchema = z.custom<Scalar>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean", {
-  message: "expected a number, bigint or boolean",
+const isComplexPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number");
+const scalarSchema = z.custom<FillValue>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" || typeof v === "string" || isComplexPair(v), {
+  message: "expected a number, bigint or boolean ([re, im] for a complex data type, a string for string)",
 });
 
 export const createDatasetSchema = z
@@ -74,12 +75,12 @@ export function resolveCreateOptions(options: unknown, what: string): ResolvedCr
     const inferred: DataType | undefined = isNdArray(raw) ? dataTypeOfTypedArray(raw.data) : isTypedArray(raw) ? dataTypeOfTypedArray(raw) : undefined;
     dtype ??= inferred ?? "float64";
     data = toNdArray(raw, dtype, `data of ${what}`, isTypedArray(raw) ? o.shape : undefined);
-    if (o.shape !== undefined && !sameShape(o.shape, data.shape)) {
+    if (o.shape !== undefined && !sameShape(o.shape, elementShapeOf(dtype, data.shape, `data of ${what}`))) {
       throw new ShapeError(`${what}: shape [${o.shape}] does not match the shape of data [${data.shape}]`);
     }
   }
   if (dtype === undefined) throw new DtypeError(`${what}: dtype is required when no data is given`);
-  const shapeInput = data ? data.shape : o.shape;
+  const shapeInput = data ? elementShapeOf(dtype, data.shape, `data of ${what}`) : o.shape;
   if (shapeInput === undefined) throw new ShapeError(`${what}: shape is required when no data is given`);
   const shape = validateShape(shapeInput, `shape of ${what}`);
   const chunkShape = resolveChunkShape(o.chunks, shape, `chunks of ${what}`, dtype);
@@ -101,8 +102,6 @@ export function resolveCreateOptions(options: unknown, what: string): ResolvedCr
   return { info: sharded, data, njobs: o.njobs };
 }
 
-export function normaliseFillValue(dtype: DataType, value: Scalar, what: string): Scalar {
-  const element = coerceScalar(dtype, value, what);
-  if (dtype === "bool") return element !== 0;
-  return element;
+export function normaliseFillValue(dtype: DataType, value: FillValue, what: string): FillValue {
+  return canonicalFillValue(dtype, value, what);
 }

@@ -18,13 +18,15 @@ import {
   validateShape,
   type ArrayInfo,
   type DataType,
-  type Scalar,
+  elementLanes,
+  type FillValue,
   type TypedArray,
 } from "../format/index.js";
 import {
   cOrderStrides,
   chunkGridShape,
   copyChunkToSelection,
+  fillSelectionFromElement,
   copySelectionToChunk,
   normaliseSelection,
   planChunks,
@@ -32,6 +34,7 @@ import {
   slice,
   type ChunkProjection,
   type NormalisedSelection,
+  type PointSelection,
   type Selection,
   type SelectionItem,
 } from "../selection/index.js";
@@ -46,7 +49,8 @@ import { retryOnConflict } from "./optimistic.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
 import type { EngineSpec } from "./engine-spec.js";
-import { product, sameShape, toNdArray, toStridedSource, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
+import { product, sameShape, toNdArray, toStridedSource, valueShapeOf, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
+import { chunksTouchedByPoints, PointIndexer, readPoints, writePoints, type PointAccess } from "./vindex.js";
 
 export interface OperationOptions {
   signal?: AbortSignal;
@@ -119,7 +123,7 @@ export class Dataset {
   get chunkGrid(): number[] {
     return chunkGridShape(this.info.shape, this.io.chunkShape);
   }
-  get fillValue(): Scalar {
+  get fillValue(): FillValue {
     return this.info.fillValue;
   }
   get ndim(): number {
@@ -169,19 +173,24 @@ export class Dataset {
   async get(selection?: Selection, options: OperationOptions = {}): Promise<NdArray<TypedArray>> {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
     const out = this.allocateOutput(sel.outputShape);
-    const dest = { data: out, offset: 0, strides: selectionStridesFromOutput(sel, cOrderStrides(sel.outputShape)) };
+    const lanes = elementLanes(this.dtype);
+    const dest = { data: out, offset: 0, strides: selectionStridesFromOutput(sel, cOrderStrides(sel.outputShape).map((s) => s * lanes)) };
     const io = this.io;
     const plans = planChunks(sel, this.info.shape, io.chunkShape);
     const outputIsFill = io.fill.isZero();
+    // A chunk that is not stored is one fill of its part of the output (when an element is one array entry).
+    const fillChunk = outputIsFill ? undefined : io.fill.chunk();
+    const fillElement = fillChunk !== undefined && fillChunk.length === product(io.chunkShape) ? fillChunk.subarray(0, 1) : undefined;
     await io.readChunks(
       plans,
       (projection, chunk) => {
-        if (chunk === undefined && outputIsFill) return;
-        copyChunkToSelection(chunk ?? io.fill.chunk(), io.chunkShape, dest, projection);
+        if (chunk !== undefined) copyChunkToSelection(chunk, io.chunkShape, dest, projection);
+        else if (fillElement !== undefined) fillSelectionFromElement(fillElement, io.chunkShape, dest, projection);
+        else if (fillChunk !== undefined) copyChunkToSelection(fillChunk, io.chunkShape, dest, projection);
       },
       this.runOptions(options, "read"),
     );
-    return ndarray(out as never, sel.outputShape) as NdArray<TypedArray>;
+    return ndarray(out as never, valueShapeOf(this.dtype, sel.outputShape)) as NdArray<TypedArray>;
   }
 
   /** The output array of a read of `shape`; a ValidationError naming its size when it cannot be allocated (instead of a bare RangeError). */
@@ -214,6 +223,38 @@ export class Dataset {
     );
   }
 
+  /** Pointwise (coordinate or mask) selection, as zarr's `vindex`: `await ds.vindex.get([rows, cols])`; see core/vindex.ts. */
+  get vindex(): PointIndexer {
+    return new PointIndexer(this);
+  }
+
+  /** The points of a pointwise selection (what `ds.vindex.get` does). */
+  getPoints(selection: PointSelection, options?: OperationOptions): Promise<NdArray<TypedArray>> {
+    return readPoints(this.pointAccess(), selection, options);
+  }
+
+  /** Write the points of a pointwise selection (what `ds.vindex.set` does); repeated points: the last wins. */
+  async setPoints(selection: PointSelection, value: WritableValue, options?: OperationOptions): Promise<void> {
+    assertWritable(this.context, this.describe);
+    await writePoints(this.pointAccess(), selection, value, options);
+  }
+
+  /** Grid indices of the chunks a pointwise selection touches. */
+  chunksTouchedByPoints(selection: PointSelection): number[][] {
+    return chunksTouchedByPoints(this.pointAccess(), selection);
+  }
+
+  private pointAccess(): PointAccess {
+    return {
+      io: this.io,
+      shape: this.info.shape,
+      dtype: this.dtype,
+      describe: this.describe,
+      allocateOutput: (shape) => this.allocateOutput(shape),
+      runOptions: (options, what) => this.runOptions(options, what),
+    };
+  }
+
   /** Grid indices of the chunks a selection touches (what a get or set of it would fetch). */
   chunksTouchedBy(selection?: Selection): number[][] {
     const sel = normaliseSelection(selection, this.info.shape, this.describe);
@@ -228,7 +269,7 @@ export class Dataset {
   /** Replace the whole array's contents; `data` must have the dataset's shape. */
   async load(data: ArrayInput | NestedArray, options?: OperationOptions): Promise<void> {
     const array = toNdArray(data, this.dtype, `data loaded into ${this.describe}`, isTypedArrayInput(data) ? this.info.shape : undefined);
-    if (!sameShape(array.shape, this.info.shape)) {
+    if (!sameShape(array.shape, valueShapeOf(this.dtype, this.info.shape))) {
       throw new ShapeError(`cannot load data of shape [${array.shape}] into ${this.describe} of shape [${this.info.shape}]`);
     }
     await this.set(undefined, array, options);

@@ -16,6 +16,7 @@ import { forEachLimited } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, joinPath, type PoolContext } from "./context.js";
 import { resolveCreateOptions, type CreateDatasetOptions } from "./create-options.js";
 import { createDatasetNode, Dataset } from "./dataset.js";
+import { ConsolidatedStore } from "./consolidated.js";
 import { ensureAncestorGroups } from "./hierarchy.js";
 import { readNodeVersioned, updateNodeMetadata } from "./metadata-update.js";
 
@@ -39,7 +40,7 @@ export class Group {
       updateAttributes: async (change) => {
         assertWritable(this.context, this.describe);
         const stored = await updateNodeMetadata(this.context, this.path, "group", this.describe, (latest) => ({
-          kind: "group",
+          ...latest,
           attributes: change(latest.attributes),
         }));
         this.attributes = stored.attributes;
@@ -72,6 +73,8 @@ export class Group {
     const what = describeNode("dataset", path, this.context);
     assertWritable(this.context, what);
     const resolved = resolveCreateOptions(options, what);
+    // zarr-python 2's default chunk keys ("0.1"); v2 has no other encoding
+    if (this.context.zarrFormat === 2) resolved.info.chunkKeyEncoding = { name: "v2", separator: "." };
     await ensureAncestorGroups(this.context, path, this.path);
     const dataset = await createDatasetNode(this.context, path, resolved.info, () => this.njobs);
     if (resolved.njobs !== undefined) dataset.njobs = resolved.njobs;
@@ -235,6 +238,8 @@ export class Group {
   }
 
   private async children(): Promise<Array<[string, NodeMetadata]>> {
+    const consolidated = this.context.store instanceof ConsolidatedStore ? await this.context.store.childNodes(this.path) : undefined;
+    if (consolidated !== undefined) return this.consolidatedChildren(consolidated);
     const prefix = this.path === "" ? "" : `${this.path}/`;
     const listing = await this.context.store.listDir(prefix);
     const found: Array<[string, NodeMetadata]> = [];
@@ -250,6 +255,22 @@ export class Group {
       },
       { njobs: this.njobs },
     );
-    return found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return sortByName(found);
   }
+
+  private consolidatedChildren(members: Array<[string, Record<string, unknown>]>): Array<[string, NodeMetadata]> {
+    const found: Array<[string, NodeMetadata]> = [];
+    for (const [path, doc] of members) {
+      try {
+        found.push([baseName(path), parseNodeMetadata(encodeMetadata(doc), metadataKey(path), `the consolidated metadata of ${this.context.store.description}`)]);
+      } catch (error) {
+        if (!(error instanceof CorruptMetadataError)) throw error;
+      }
+    }
+    return sortByName(found);
+  }
+}
+
+function sortByName<T>(entries: Array<[string, T]>): Array<[string, T]> {
+  return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

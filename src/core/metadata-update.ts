@@ -42,7 +42,7 @@ export async function updateNodeMetadata<K extends NodeMetadata["kind"]>(
     const { node, version } = await readNodeVersioned(context, path, kind, what, options);
     const next = change(node);
     const stored: NodeMetadata = next;
-    const json = stored.kind === "array" ? arrayMetadataJson(stored.info) : groupMetadataJson(stored.attributes);
+    const json = stored.kind === "array" ? arrayMetadataJson(stored.info) : groupMetadataJson(stored.attributes, stored.extensions);
     await context.store.set(key, encodeMetadata(json), { ifMatch: version, signal: options.signal });
     return next;
   });

@@ -12,6 +12,7 @@
 import { AlreadyExistsError, NotFoundError, ValidationError } from "../errors.js";
 import { encodeMetadata, groupMetadataJson, metadataKey } from "../format/index.js";
 import type { Store } from "../store/store.js";
+import { V2_GROUP_KEY } from "../format/zarr-v2.js";
 import { type OpenPoolOptions, Pool } from "./pool.js";
 
 export type FileMode = "r" | "r+" | "w" | "w-" | "x" | "a";
@@ -74,7 +75,7 @@ export async function openPoolInMode(site: PoolSite, mode: FileMode, options: Op
 
 async function inspectSite(site: PoolSite): Promise<SiteState> {
   if (!(await site.containerExists())) return { isPool: false, empty: true };
-  if ((await site.store.get(metadataKey(""))) !== undefined) return { isPool: true, empty: false };
+  if ((await site.store.get(metadataKey(""))) !== undefined || (await site.store.get(V2_GROUP_KEY)) !== undefined) return { isPool: true, empty: false };
   for await (const _ of site.store.list("")) return { isPool: false, empty: false };
   return { isPool: false, empty: true };
 }
@@ -90,11 +91,11 @@ function refuseForeign(site: PoolSite, state: SiteState, verb: string): void {
  * fewer nodes), never a pool-less heap of chunks that a later "w" would refuse as foreign.
  */
 async function truncate(site: PoolSite, options: OpenPoolOptions): Promise<Pool> {
-  await Pool.open(site.store, options); // refuses a root that is an array, not a group
+  const store = (await Pool.open(site.store, options)).store; // refuses a root that is an array, not a group; keeps a v2 pool v2
   const root = metadataKey("");
   const keys: string[] = [];
-  for await (const key of site.store.list("")) if (key !== root) keys.push(key);
-  await site.store.deleteMany(keys);
-  await site.store.set(root, encodeMetadata(groupMetadataJson({})));
-  return Pool.open(site.store, options);
+  for await (const key of store.list("")) if (key !== root) keys.push(key);
+  await store.deleteMany(keys);
+  await store.set(root, encodeMetadata(groupMetadataJson({})));
+  return Pool.open(store, options);
 }

@@ -9,6 +9,12 @@ import type { EngineSpec } from "./engine-spec.js";
 import { Group } from "./group.js";
 import { type ConflictPolicy, DEFAULT_CONFLICT_POLICY } from "./optimistic.js";
 import { type PoolTargetOptions, resolvePoolTarget } from "./pool-target.js";
+import { ConsolidatedStore, inlineConsolidated } from "./consolidated.js";
+import { ZarrV2Store } from "./zarr-v2-store.js";
+import { V2_GROUP_KEY } from "../format/zarr-v2.js";
+
+/** Zarr format of a new pool's hierarchy: 3 (default) or 2 (`.zgroup`/`.zarray`/`.zattrs`, as zarr-python 2 writes). */
+export type ZarrFormat = 2 | 3;
 
 export interface OpenPoolOptions {
   name: string;
@@ -22,6 +28,8 @@ export interface OpenPoolOptions {
   onStale?: StalePolicy;
   /** Default engine of map/apply/clear (compute/). */
   engine?: EngineSpec;
+  /** For a new pool (`initialise`): the Zarr format to write (default 3). An existing pool is opened in the format it has. */
+  zarrFormat?: ZarrFormat;
 }
 
 /** `Pool.open(name)`: a pool on the default cluster (see dn.autoInit), or a pool URL. */
@@ -37,7 +45,8 @@ export class Pool extends Group {
   /**
    * Open a pool: `Pool.open("tutorial")` on the default cluster (dn.autoInit), `Pool.open(url)` for
    * s3://, memory: and file:// URLs, or `Pool.open(store, options)` on a store. Opening is one GET
-   * of the root zarr.json, which must be a Zarr v3 group.
+   * of the root zarr.json, which must be a Zarr v3 group; without one, a root `.zgroup` opens the
+   * store as a Zarr v2 hierarchy.
    */
   static async open(name: string, options?: OpenNamedPoolOptions): Promise<Pool>;
   static async open(store: Store, options: OpenPoolOptions): Promise<Pool>;
@@ -60,19 +69,29 @@ export class Pool extends Group {
     const conflicts: ConflictPolicy = { ...DEFAULT_CONFLICT_POLICY, maxAttempts: options.conflictRetries ?? DEFAULT_CONFLICT_POLICY.maxAttempts };
     const context: PoolContext = { store, poolName: options.name, readOnly: options.readOnly ?? false, conflicts, provenance: options.provenance, onStale: options.onStale, engine: options.engine };
     const key = metadataKey("");
-    const bytes = await store.get(key);
+    let hierarchy = store;
+    let bytes = await store.get(key);
+    if (bytes === undefined && !(store instanceof ZarrV2Store) && (await store.get(V2_GROUP_KEY)) !== undefined) {
+      hierarchy = new ZarrV2Store(store);
+      bytes = await hierarchy.get(key);
+    }
     if (bytes === undefined) {
-      throw new NotFoundError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: it has no root ${key}`);
+      throw new NotFoundError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr pool: it has no root ${key} (nor a Zarr v2 ${V2_GROUP_KEY})`);
     }
     const node = parseNodeMetadata(bytes, key, store.description);
     if (node.kind !== "group") {
-      throw new CorruptMetadataError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr v3 pool: its root ${key} describes an array, not a group`);
+      throw new CorruptMetadataError(`pool "${options.name}" (${store.description}) is not a dosna/Zarr pool: its root ${key} describes an array, not a group`);
     }
-    return new Pool(context, "", node.attributes, options.njobs ?? (() => 8));
+    if (node.extensions !== undefined && inlineConsolidated(node.extensions) !== undefined && !(hierarchy instanceof ConsolidatedStore)) {
+      hierarchy = new ConsolidatedStore(hierarchy);
+    }
+    const zarrFormat = (hierarchy instanceof ConsolidatedStore ? hierarchy.inner : hierarchy) instanceof ZarrV2Store ? 2 : 3;
+    return new Pool({ ...context, store: hierarchy, zarrFormat }, "", node.attributes, options.njobs ?? (() => 8));
   }
 
   /** Write a root group into an empty store and open it. */
   static async initialise(store: Store, options: OpenPoolOptions & { attrs?: Record<string, unknown> }): Promise<Pool> {
+    if (options.zarrFormat === 2 && !(store instanceof ZarrV2Store)) store = new ZarrV2Store(store);
     try {
       await store.set(metadataKey(""), encodeMetadata(groupMetadataJson(options.attrs ?? {})), { ifNoneMatch: "*" });
     } catch (error) {
@@ -84,6 +103,11 @@ export class Pool extends Group {
 
   get store(): Store {
     return this.context.store;
+  }
+
+  /** 3, or 2 for a Zarr v2 hierarchy (.zgroup / .zarray / .zattrs). */
+  get zarrFormat(): ZarrFormat {
+    return this.context.zarrFormat ?? 3;
   }
 
   override get describe(): string {

@@ -10,6 +10,14 @@
  * can, so the data GETs carry the index's version (If-Match) and a shard replaced in between is
  * read again: a read never mixes two versions of a shard.
  *
+ * Decoded indexes are kept (ShardIndexCache, keyed by shard key with the version they were read
+ * from), so a later read of the same shard skips its index GET. A cached index is used only when
+ * the read then GETs data with that version (If-Match): if the shard was rewritten or deleted by
+ * anyone since, that GET fails, the entry is dropped and the shard read afresh, so a cached index
+ * never yields data of another version. (A read whose touched inner chunks the cached index says
+ * are all absent would GET nothing, so it reads the index instead.) Writes and deletes through
+ * this object drop their shards' entries.
+ *
  * A write rewrites whole shards: a shard the write does not wholly cover is read (one GET of the
  * object) and patched, under the exclusive side of the shard's lock, so concurrent writes to different
  * inner chunks of one shard never lose each other. Untouched inner chunks keep their stored bytes
@@ -32,6 +40,7 @@ import {
   innerGridIndexOf,
   locateInnerChunk,
   type ShardIndex,
+  ShardIndexCache,
   type ShardLayout,
 } from "../format/sharding.js";
 import type { ByteRange } from "../store/store.js";
@@ -51,6 +60,9 @@ const SKIPPED = Symbol("skipped");
 /** Reads of one shard that keep finding it replaced (by another process) between index and data GETs before giving up. */
 const MAX_SHARD_READ_ATTEMPTS = 16;
 
+/** Memory for cached shard indexes per array (16 bytes per inner chunk: 4096 shards of 32 inner chunks). */
+const SHARD_INDEX_CACHE_BYTES = 2 * 1024 * 1024;
+
 interface ShardRead<T> {
   item: T;
   chunk: TypedArray | undefined;
@@ -67,6 +79,7 @@ export class ShardedChunkIO implements ChunkIO {
   readonly shardShape: readonly number[];
   readonly fill: ChunkFill;
   private readonly codec: ChunkCodec;
+  private readonly indexes = new ShardIndexCache(SHARD_INDEX_CACHE_BYTES);
 
   constructor(
     private readonly context: ChunkIOContext,
@@ -143,36 +156,57 @@ export class ShardedChunkIO implements ChunkIO {
   ): Promise<ShardRead<T>[] | typeof SKIPPED> {
     const { key } = group;
     const store = this.context.store;
-    const length = this.layout.indexByteLength;
-    const range: ByteRange = this.layout.indexLocation === "end" ? { suffixLength: length } : { offset: 0, length };
-    const indexed = await queued(() => store.getVersioned(key, { range, signal }));
-    if (indexed === SKIPPED) return SKIPPED;
-    const index = indexed === undefined ? undefined : decodeShardIndex(indexed.bytes, this.layout, key);
+    const cached = this.indexes.get(key);
+    let version: string;
+    let index: ShardIndex | undefined;
+    if (cached !== undefined && group.members.some((m) => cached.index[m.entry * 2] !== EMPTY_ENTRY)) {
+      ({ version, index } = cached);
+    } else {
+      const length = this.layout.indexByteLength;
+      const range: ByteRange = this.layout.indexLocation === "end" ? { suffixLength: length } : { offset: 0, length };
+      const indexed = await queued(() => store.getVersioned(key, { range, signal }));
+      if (indexed === SKIPPED) return SKIPPED;
+      if (indexed === undefined) {
+        this.indexes.delete(key);
+        return group.members.map((m) => ({ item: m.item, chunk: undefined }));
+      }
+      version = indexed.version;
+      index = decodeShardIndex(indexed.bytes, this.layout, key);
+      this.indexes.set(key, version, index);
+    }
     const found: ShardRead<T>[] = [];
     const stored: { offset: number; length: number; item: { item: T; entry: number } }[] = [];
     for (const member of group.members) {
-      const offset = index === undefined ? EMPTY_ENTRY : index[member.entry * 2];
+      const offset = index[member.entry * 2];
       if (offset === EMPTY_ENTRY) found.push({ item: member.item, chunk: undefined });
-      else stored.push({ offset, length: index![member.entry * 2 + 1], item: member });
+      else stored.push({ offset, length: index[member.entry * 2 + 1], item: member });
     }
     let skipped = false;
-    await Promise.all(
-      coalesceRanges(stored, MAX_COALESCE_GAP, MAX_COALESCED_BYTES).map(async (request) => {
-        const bytes = await queued(() => store.get(key, { offset: request.offset, length: request.length }, { ifMatch: indexed!.version, signal }));
-        if (bytes === SKIPPED) return void (skipped = true);
-        if (bytes === undefined || bytes.byteLength < request.length) {
-          throw new CorruptShardError(
-            `shard "${key}" is truncated or corrupt: its index points at bytes ${request.offset}–${request.offset + request.length}, ` +
-              `but the shard ends at byte ${request.offset + (bytes?.byteLength ?? 0)}`,
+    try {
+      await Promise.all(
+        coalesceRanges(stored, MAX_COALESCE_GAP, MAX_COALESCED_BYTES).map(async (request) => {
+          const bytes = await queued(() => store.get(key, { offset: request.offset, length: request.length }, { ifMatch: version, signal }));
+          if (bytes === SKIPPED) return void (skipped = true);
+          // Deleted since its index was read (a store may answer a GET of a missing object so, If-Match or not): read it afresh.
+          if (bytes === undefined) throw new PreconditionFailedError(`shard "${key}" was deleted while it was read`);
+          if (bytes.byteLength < request.length) {
+            throw new CorruptShardError(
+              `shard "${key}" is truncated or corrupt: its index points at bytes ${request.offset}–${request.offset + request.length}, ` +
+                `but the shard ends at byte ${request.offset + bytes.byteLength}`,
+            );
+          }
+          // The request's bytes are this read's own: an uncompressed inner chunk may view them instead of being copied.
+          await Promise.all(
+            request.members.map(async ({ item, start, length: n }) => {
+              found.push({ item: item.item, chunk: await this.decodeInner(bytes.subarray(start, start + n), key, item.entry, true) });
+            }),
           );
-        }
-        await Promise.all(
-          request.members.map(async ({ item, start, length: n }) => {
-            found.push({ item: item.item, chunk: await this.decodeInner(bytes.subarray(start, start + n), key, item.entry) });
-          }),
-        );
-      }),
-    );
+        }),
+      );
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) this.indexes.delete(key);
+      throw error;
+    }
     return skipped ? SKIPPED : found;
   }
 
@@ -181,7 +215,12 @@ export class ShardedChunkIO implements ChunkIO {
       this.groupByShard(items),
       options,
       async (group, progressed) => {
-        await withShardLock(this.context.store.description, group.key, "write", () => this.rewriteShard(group, patch, options.signal));
+        this.indexes.delete(group.key);
+        try {
+          await withShardLock(this.context.store.description, group.key, "write", () => this.rewriteShard(group, patch, options.signal));
+        } finally {
+          this.indexes.delete(group.key);
+        }
         progressed(group.members.length);
       },
       items.length,
@@ -198,7 +237,9 @@ export class ShardedChunkIO implements ChunkIO {
     const store = this.context.store;
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
+      for (const key of batch) this.indexes.delete(key);
       await withShardWriteLocks(store.description, batch, () => store.deleteMany(batch, { signal: options.signal }));
+      for (const key of batch) this.indexes.delete(key);
     }
   }
 
@@ -298,9 +339,9 @@ export class ShardedChunkIO implements ChunkIO {
     return assembleShard(chunks, this.layout);
   }
 
-  private async decodeInner(bytes: Uint8Array, key: string, entry: number): Promise<TypedArray> {
+  private async decodeInner(bytes: Uint8Array, key: string, entry: number, owned = false): Promise<TypedArray> {
     try {
-      return await this.codec.decode(bytes, key);
+      return await this.codec.decode(bytes, key, { owned });
     } catch (error) {
       if (!(error instanceof CorruptChunkError)) throw error;
       const where = entryCoordinates(entry, this.layout.chunksPerShard).join(", ");

@@ -3,10 +3,13 @@
  * dataset's element type, broadcast (numpy rules) onto the selection's output shape.
  */
 import ndarray, { type NdArray } from "ndarray";
-import { ShapeError, ValidationError } from "../errors.js";
+import { DtypeError, ShapeError, ValidationError } from "../errors.js";
 import {
   allocateTypedArray,
   coerceScalar,
+  StringArray,
+  complexPartType,
+  isComplexType,
   convertArray,
   dataTypeOfTypedArray,
   typedArrayConstructorFor,
@@ -15,6 +18,7 @@ import {
   type TypedArray,
   type TypedArrayLike,
 } from "../format/index.js";
+import { describe } from "../format/dataType.js";
 import { broadcastStrides } from "../selection/index.js";
 
 export type NestedArray = ReadonlyArray<Scalar | NestedArray>;
@@ -26,7 +30,16 @@ export interface NdArrayLike {
   offset: number;
 }
 export type ArrayInput = NdArrayLike | TypedArrayLike;
-export type WritableValue = ArrayInput | NestedArray | Scalar;
+/** Strings for a `string` dataset: nested JS arrays of strings (an ndarray over a string array is an ArrayInput). */
+export type NestedStrings = ReadonlyArray<string | NestedStrings>;
+/** An ndarray over strings (a JS array or what a string dataset's `get` returns). */
+export interface StringNdArrayLike {
+  data: ArrayLike<string>;
+  shape: number[];
+  stride: number[];
+  offset: number;
+}
+export type WritableValue = ArrayInput | NestedArray | Scalar | string | NestedStrings | StringNdArrayLike;
 
 export interface StridedSource {
   data: TypedArray;
@@ -65,7 +78,7 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Shape and C-order flat values of a rectangular nested JS array. */
-export function flattenNested(value: NestedArray, what: string): { shape: number[]; flat: Scalar[] } {
+export function flattenNested(value: NestedArray, what: string, dtype?: DataType): { shape: number[]; flat: Scalar[] } {
   const shape: number[] = [];
   let level: unknown = value;
   while (Array.isArray(level)) {
@@ -75,6 +88,7 @@ export function flattenNested(value: NestedArray, what: string): { shape: number
   const flat: Scalar[] = [];
   const walk = (node: unknown, depth: number): void => {
     if (depth === shape.length) {
+      if (typeof node === "string") throw new DtypeError(`${what}: cannot store a string (${JSON.stringify(node)}) in data type ${dtype ?? "that holds numbers"}`);
       if (!isScalar(node)) throw new ShapeError(`${what}: nested array is not rectangular (expected shape [${shape}])`);
       flat.push(node);
       return;
@@ -138,8 +152,41 @@ function copyNd(source: NdArrayLike, target: NdArrayLike): void {
   }
 }
 
-/** An array input as an ndarray in `dtype` (a view when the type already matches). */
-export function toNdArray(value: ArrayInput | NestedArray, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+/**
+ * The shape of the values for `shape` elements of `dtype`: complex values carry a last axis of
+ * length 2 ([re, im]), the form `get` returns and `set` takes.
+ */
+export function valueShapeOf(dtype: DataType, shape: readonly number[]): number[] {
+  return isComplexType(dtype) ? [...shape, 2] : [...shape];
+}
+
+/** The element shape of values of `valueShape` (drops a complex array's [re, im] axis). */
+export function elementShapeOf(dtype: DataType, valueShape: readonly number[], what: string): number[] {
+  if (!isComplexType(dtype)) return [...valueShape];
+  if (valueShape.length === 0 || valueShape[valueShape.length - 1] !== 2) {
+    throw new ShapeError(`${what}: values of data type ${dtype} need a last axis of length 2 ([re, im]), got shape [${valueShape}]`);
+  }
+  return valueShape.slice(0, -1);
+}
+
+/**
+ * An array input as an ndarray in `dtype` (a view when the type already matches). For complex
+ * types the result has a last axis of length 2 over the interleaved [re, im] parts; a typed array
+ * input is taken as interleaved parts, and `shape` (if given) counts elements.
+ */
+export function toNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+  if (dtype === "string") return toStringNdArray(value, what, shape);
+  if (isStringInput(value)) throw new DtypeError(`${what}: cannot store strings in data type ${dtype}`);
+  if (isComplexType(dtype)) {
+    const parts = isTypedArray(value) && !shape ? [Math.floor(value.length / 2), 2] : shape && valueShapeOf(dtype, shape);
+    const array = toRealNdArray(value, complexPartType(dtype), what, parts);
+    elementShapeOf(dtype, array.shape, what);
+    return array;
+  }
+  return toRealNdArray(value, dtype, what, shape);
+}
+
+function toRealNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
   if (isNdArray(value)) {
     if (dataTypeOfTypedArray(value.data) === dtype) return ndarray(plainView(value.data as TypedArray, dtype) as never, value.shape.slice(), value.stride.slice(), value.offset) as NdArray<TypedArray>;
     return ndarray(materialise(value, dtype, what) as never, value.shape.slice()) as NdArray<TypedArray>;
@@ -152,7 +199,7 @@ export function toNdArray(value: ArrayInput | NestedArray, dtype: DataType, what
     return ndarray(convertTypedArray(value, dtype, what) as never, s) as NdArray<TypedArray>;
   }
   if (Array.isArray(value)) {
-    const { shape: nestedShape, flat } = flattenNested(value, what);
+    const { shape: nestedShape, flat } = flattenNested(value as NestedArray, what, dtype);
     return ndarray(convertArray(flat, dtype, what) as never, nestedShape) as NdArray<TypedArray>;
   }
   throw new ValidationError(`${what}: expected an ndarray, a typed array or a nested array, got ${typeof value}`);
@@ -164,6 +211,9 @@ export function toNdArray(value: ArrayInput | NestedArray, dtype: DataType, what
  * broadcasts like numpy.
  */
 export function toStridedSource(value: WritableValue, dtype: DataType, outputShape: readonly number[], what: string): StridedSource {
+  if (dtype === "string") return toStringSource(value, outputShape, what);
+  if (typeof value === "string") throw new DtypeError(`${what}: cannot store a string (${JSON.stringify(value)}) in data type ${dtype}`);
+  if (isComplexType(dtype)) return toComplexSource(value, dtype, outputShape, what);
   if (isScalar(value)) {
     const data = allocateTypedArray(dtype, 1);
     (data as unknown as { [i: number]: number | bigint })[0] = coerceScalar(dtype, value, what);
@@ -171,7 +221,84 @@ export function toStridedSource(value: WritableValue, dtype: DataType, outputSha
   }
   const array = isTypedArray(value)
     ? toNdArray(value, dtype, what, value.length === product(outputShape) ? outputShape : undefined)
-    : toNdArray(value, dtype, what);
+    : toNdArray(value as ArrayInput | NestedArray, dtype, what);
+  const broadcast = broadcastStrides(array.shape, outputShape, what);
+  const lead = outputShape.length - array.shape.length;
+  const strides = broadcast.map((s, i) => (s === 0 ? 0 : array.stride[i - lead]));
+  return { data: array.data, offset: array.offset, strides };
+}
+
+/**
+ * The complex form of `toStridedSource`: strides count typed-array entries, and each element's
+ * [re, im] parts are adjacent (the copy kernels rely on it). A real scalar has imaginary part 0;
+ * `[re, im]` broadcasts as one complex value.
+ */
+function toComplexSource(value: WritableValue, dtype: "complex64" | "complex128", outputShape: readonly number[], what: string): StridedSource {
+  if (isScalar(value)) {
+    const data = allocateTypedArray(dtype, 1);
+    data[0] = coerceScalar(dtype, value, what) as number;
+    return { data, offset: 0, strides: outputShape.map(() => 0) };
+  }
+  const target = valueShapeOf(dtype, outputShape);
+  const matchesSelection = isTypedArray(value) && value.length === product(target);
+  let array = toNdArray(value as ArrayInput | NestedArray, dtype, what, matchesSelection ? outputShape : undefined);
+  if (array.stride[array.stride.length - 1] !== 1) {
+    array = ndarray(materialise(array, complexPartType(dtype), what) as never, array.shape) as NdArray<TypedArray>;
+  }
+  const broadcast = broadcastStrides(array.shape, target, what);
+  const lead = target.length - array.shape.length;
+  const strides = broadcast.map((s, i) => (s === 0 ? 0 : array.stride[i - lead]));
+  return { data: array.data, offset: array.offset, strides: strides.slice(0, -1) };
+}
+
+/** An ndarray over strings (a plain array or StringArray as data), as a string dataset's values come. */
+function isStringInput(value: unknown): boolean {
+  if (!isNdArray(value) || isTypedArray(value.data)) return false;
+  const data = value.data as ArrayLike<unknown>;
+  return data.length > 0 && typeof data[0] === "string";
+}
+
+/** Strings as an ndarray over a C-order StringArray; anything else is a DtypeError. */
+function toStringNdArray(value: unknown, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+  const notStrings = (v: unknown) =>
+    new DtypeError(`${what}: cannot store ${isTypedArray(v) ? `${v.constructor.name} values` : `${typeof v} ${describe(v)}`} in data type string; expected strings`);
+  if (isNdArray(value)) {
+    if (isTypedArray(value.data)) throw notStrings(value.data);
+    const source = { ...value, data: value.data as unknown as ArrayLike<unknown> };
+    const size = product(value.shape);
+    const out = StringArray.filled(size);
+    const target = { data: out, shape: value.shape, stride: cOrder(value.shape), offset: 0 };
+    copyNd(source as unknown as NdArrayLike, target as unknown as NdArrayLike);
+    for (const s of out) if (typeof s !== "string") throw notStrings(s);
+    return ndarray(out as never, value.shape.slice()) as NdArray<TypedArray>;
+  }
+  if (Array.isArray(value)) {
+    const dims: number[] = [];
+    for (let level: unknown = value; Array.isArray(level); level = level[0]) dims.push(level.length);
+    const out = new StringArray();
+    const walk = (node: unknown, depth: number): void => {
+      if (depth === dims.length) {
+        if (typeof node !== "string") throw notStrings(node);
+        out.push(node);
+        return;
+      }
+      if (!Array.isArray(node) || node.length !== dims[depth]) throw new ShapeError(`${what}: nested array is not rectangular (expected shape [${dims}])`);
+      for (const child of node) walk(child, depth + 1);
+    };
+    walk(value, 0);
+    const s = shape ? [...shape] : dims;
+    if (product(s) !== out.length) throw new ShapeError(`${what}: ${out.length} strings cannot have shape [${s}]`);
+    return ndarray(out as never, shape ? s : dims) as NdArray<TypedArray>;
+  }
+  throw notStrings(value);
+}
+
+/** The string form of `toStridedSource`. */
+function toStringSource(value: WritableValue, outputShape: readonly number[], what: string): StridedSource {
+  if (typeof value === "string") {
+    return { data: StringArray.fromStrings([value]) as unknown as TypedArray, offset: 0, strides: outputShape.map(() => 0) };
+  }
+  const array = toStringNdArray(value, what);
   const broadcast = broadcastStrides(array.shape, outputShape, what);
   const lead = outputShape.length - array.shape.length;
   const strides = broadcast.map((s, i) => (s === 0 ? 0 : array.stride[i - lead]));

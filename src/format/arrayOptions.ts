@@ -102,7 +102,10 @@ export function codecsFor(options: CompressionOptions = {}, owner?: string): Cod
     throw new ValidationError(`the data type is needed to choose the element size for ${shuffle ? "shuffle" : "blosc"}`);
   }
   const itemSize = dataType === undefined ? 1 : bytesPerElement(dataType);
-  const codecs: CodecSpec[] = [{ name: "bytes", configuration: { endian: "little" } }];
+  if (dataType === "string" && (shuffle || compression === "blosc")) {
+    throw new ValidationError(`${shuffle ? "shuffle" : "blosc"}${of} needs fixed-size elements; data type string has none (use gzip or zstd)`);
+  }
+  const codecs: CodecSpec[] = [dataType === "string" ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: "little" } }];
   if (compression === "none") {
     if (level !== undefined) throw new ValidationError(`compressionLevel ${describe(level)}${of} was given without a compression`);
     if (shuffle) codecs.push({ name: SHUFFLE_CODEC, configuration: { elementsize: itemSize } });

@@ -11,8 +11,12 @@ export type DataType =
   | "uint16"
   | "uint32"
   | "uint64"
+  | "float16"
   | "float32"
-  | "float64";
+  | "float64"
+  | "complex64"
+  | "complex128"
+  | "string";
 
 export type TypedArray =
   | Uint8Array<ArrayBuffer>
@@ -39,8 +43,14 @@ export type TypedArrayLike =
   | Float32Array
   | Float64Array;
 
+/** A complex number as `[re, im]`: how complex64/complex128 fill values and elements are given. */
+export type ComplexScalar = readonly [re: number, im: number];
+
 /** One element as callers pass it: booleans for bool, bigint (or safe integers) for 64-bit types. */
 export type Scalar = number | bigint | boolean;
+
+/** A fill value (or one element) of any data type: a Scalar, `[re, im]` for complex, a string for string. */
+export type FillValue = Scalar | ComplexScalar | string;
 
 export type TypedArrayConstructor =
   | Uint8ArrayConstructor
@@ -54,6 +64,42 @@ export type TypedArrayConstructor =
   | Float32ArrayConstructor
   | Float64ArrayConstructor;
 
+/**
+ * The chunk of a variable-length `string` array: a plain JS array of strings with the few
+ * typed-array methods the copy kernels and chunk I/O use. It is passed around as a TypedArray
+ * (it is not one: no buffer) so that only the string paths need to know.
+ */
+export class StringArray extends Array<string> {
+  static fromStrings(items: ArrayLike<string>): StringArray {
+    const out = new StringArray();
+    for (let i = 0; i < items.length; i++) out.push(items[i]);
+    return out;
+  }
+  /** `length` empty strings, as a fresh typed array holds zeros. */
+  static filled(length: number, value = ""): StringArray {
+    const out = new StringArray();
+    for (let i = 0; i < length; i++) out.push(value);
+    return out;
+  }
+  set(items: ArrayLike<string>, offset = 0): void {
+    for (let i = 0; i < items.length; i++) this[offset + i] = items[i];
+  }
+  /** Roughly the memory the strings take (what the chunk cache counts). */
+  get byteLength(): number {
+    let n = 0;
+    for (const s of this) n += 8 + 2 * s.length;
+    return n;
+  }
+  /** Stands in for a typed array's buffer where only its size is asked for (the chunk cache). */
+  get buffer(): { byteLength: number } {
+    return { byteLength: this.byteLength };
+  }
+  /** A copy (typed arrays give a view; the copy kernels only read it). */
+  subarray(begin = 0, end = this.length): StringArray {
+    return StringArray.fromStrings(Array.prototype.slice.call(this, begin, end) as string[]);
+  }
+}
+
 export const DATA_TYPES: readonly DataType[] = [
   "bool",
   "int8",
@@ -64,8 +110,12 @@ export const DATA_TYPES: readonly DataType[] = [
   "uint16",
   "uint32",
   "uint64",
+  "float16",
   "float32",
   "float64",
+  "complex64",
+  "complex128",
+  "string",
 ];
 
 const CONSTRUCTORS: Record<DataType, TypedArrayConstructor> = {
@@ -78,9 +128,19 @@ const CONSTRUCTORS: Record<DataType, TypedArrayConstructor> = {
   uint16: Uint16Array,
   uint32: Uint32Array,
   uint64: BigUint64Array,
+  // float16 is held as float32 in memory (Node 20 has no Float16Array); the bytes codec converts.
+  float16: Float32Array,
   float32: Float32Array,
   float64: Float64Array,
+  // complex: interleaved [re, im] pairs, two array entries per element.
+  complex64: Float32Array,
+  complex128: Float64Array,
+  string: StringArray as unknown as TypedArrayConstructor,
 };
+
+/** Bytes one stored element takes (`bytes` codec, little endian), where it differs from the in-memory array. */
+// string has no fixed size: 8 (numpy's object itemsize) serves chunk-size defaults and buffer hints.
+const STORED_SIZES: Partial<Record<DataType, number>> = { float16: 2, complex64: 8, complex128: 16, string: 8 };
 
 /** numpy kind letter + item size ("f4", "i8", "b1") → data type. */
 const NUMPY_TYPESTRS: Record<string, DataType> = {
@@ -93,8 +153,12 @@ const NUMPY_TYPESTRS: Record<string, DataType> = {
   u2: "uint16",
   u4: "uint32",
   u8: "uint64",
+  f2: "float16",
   f4: "float32",
   f8: "float64",
+  c8: "complex64",
+  c16: "complex128",
+  T: "string",
 };
 
 /** numpy one-character type codes (case-sensitive: "b" is int8, "B" is uint8). Linux C sizes. */
@@ -110,8 +174,11 @@ const NUMPY_CHAR_CODES: Record<string, DataType> = {
   L: "uint64",
   q: "int64",
   Q: "uint64",
+  e: "float16",
   f: "float32",
   d: "float64",
+  F: "complex64",
+  D: "complex128",
 };
 
 /** Names, matched case-insensitively: Zarr names, numpy names and C-ish aliases. */
@@ -142,16 +209,25 @@ const NAMED_ALIASES: Record<string, DataType> = {
   ulong: "uint64",
   ulonglong: "uint64",
   uintp: "uint64",
+  float16: "float16",
+  half: "float16",
   float32: "float32",
   single: "float32",
   float64: "float64",
   float: "float64",
   float_: "float64",
   double: "float64",
+  complex64: "complex64",
+  csingle: "complex64",
+  complex128: "complex128",
+  complex: "complex128",
+  cdouble: "complex128",
+  string: "string",
+  str: "string",
 };
 
 const ALLOWED_SPELLINGS =
-  `${DATA_TYPES.join(", ")} (or numpy spellings such as "<f4", "f8", "|b1", "?", "i2", ">u8", "double")`;
+  `${DATA_TYPES.join(", ")} (or numpy spellings such as "<f4", "f8", "|b1", "?", "i2", ">u8", "double", "e", "c8")`;
 
 /**
  * The data type named by `name`: a Zarr v3 name or a numpy spelling. Byte-order prefixes
@@ -182,9 +258,14 @@ export function isDataType(name: unknown): name is DataType {
   return typeof name === "string" && (DATA_TYPES as readonly string[]).includes(name);
 }
 
-/** The data type of a numpy kind-and-size code without byte order ("f4", "i8", "b1"), or undefined. */
+/**
+ * The data type of a numpy kind-and-size code without byte order ("f4", "i8", "b1"), or undefined.
+ * float16 and complex are left out: .npy files (the only caller) copy element bytes as they are,
+ * which these types' in-memory form does not allow yet.
+ */
 export function dataTypeOfNumpyTypestr(kindSize: string): DataType | undefined {
-  return Object.hasOwn(NUMPY_TYPESTRS, kindSize) ? NUMPY_TYPESTRS[kindSize] : undefined;
+  const dt = Object.hasOwn(NUMPY_TYPESTRS, kindSize) ? NUMPY_TYPESTRS[kindSize] : undefined;
+  return dt === undefined || dt === "float16" || dt === "string" || isComplexType(dt) ? undefined : dt;
 }
 
 /** numpy's kind-and-size code of a data type, without byte order ("float32" → "f4", "bool" → "b1"). */
@@ -192,17 +273,24 @@ export function numpyTypestrOf(dt: DataType): string {
   return Object.entries(NUMPY_TYPESTRS).find(([, d]) => d === dt)![0];
 }
 
+/** Bytes one element takes when stored (float16: 2, complex64: 8), which is also numpy's itemsize. */
 export function bytesPerElement(dt: DataType): number {
-  return CONSTRUCTORS[dt].BYTES_PER_ELEMENT;
+  return STORED_SIZES[dt] ?? CONSTRUCTORS[dt].BYTES_PER_ELEMENT;
+}
+
+/** Typed-array entries per element: 2 for complex ([re, im] interleaved), 1 otherwise. */
+export function elementLanes(dt: DataType): 1 | 2 {
+  return isComplexType(dt) ? 2 : 1;
 }
 
 export function typedArrayConstructorFor(dt: DataType): TypedArrayConstructor {
   return CONSTRUCTORS[dt];
 }
 
-/** A zero-filled typed array for `length` elements (bool is stored one byte per element). */
+/** A zero-filled typed array for `length` elements (bool is one byte per element, complex two entries). */
 export function allocateTypedArray(dt: DataType, length: number): TypedArray {
-  return new CONSTRUCTORS[dt](length);
+  if (dt === "string") return StringArray.filled(length) as unknown as TypedArray;
+  return new CONSTRUCTORS[dt](length * elementLanes(dt));
 }
 
 /** The data type a typed array holds; a Uint8Array reads as uint8 (bool is not distinguishable). */
@@ -226,15 +314,24 @@ export function typedArrayMatches(a: TypedArray, dt: DataType): boolean {
 }
 
 export function isIntegerType(dt: DataType): boolean {
-  return dt !== "bool" && dt !== "float32" && dt !== "float64";
+  return dt.startsWith("int") || dt.startsWith("uint");
 }
 
 export function isBigIntType(dt: DataType): dt is "int64" | "uint64" {
   return dt === "int64" || dt === "uint64";
 }
 
-export function isFloatType(dt: DataType): dt is "float32" | "float64" {
-  return dt === "float32" || dt === "float64";
+export function isFloatType(dt: DataType): dt is "float16" | "float32" | "float64" {
+  return dt === "float16" || dt === "float32" || dt === "float64";
+}
+
+export function isComplexType(dt: DataType): dt is "complex64" | "complex128" {
+  return dt === "complex64" || dt === "complex128";
+}
+
+/** The float type of each part of a complex number (complex64 → float32). */
+export function complexPartType(dt: "complex64" | "complex128"): "float32" | "float64" {
+  return dt === "complex64" ? "float32" : "float64";
 }
 
 /** Inclusive bounds of an integer type, as bigints. */

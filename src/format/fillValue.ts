@@ -1,17 +1,34 @@
 import { CorruptMetadataError, DtypeError } from "../errors.js";
-import { type DataType, describe, integerRange, isBigIntType, isFloatType, type Scalar } from "./dataType.js";
-import { canonicalScalar, defaultFillValue } from "./scalar.js";
+import {
+  complexPartType,
+  type ComplexScalar,
+  type DataType,
+  describe,
+  type FillValue,
+  integerRange,
+  isBigIntType,
+  isComplexType,
+  isFloatType,
+} from "./dataType.js";
+import { float16FromBits } from "./float16.js";
+import { canonicalFillValue, defaultFillValue } from "./scalar.js";
 
 /**
  * The Zarr v3 JSON form of a fill value. Floats: a number, or "NaN", "Infinity", "-Infinity".
- * -0 is written as 0 (JSON numbers from JSON.stringify carry no sign of zero). 64-bit integers
- * are JSON numbers: a bigint is returned only when the value is beyond 2^53, and
- * `encodeMetadata` writes it as an exact integer literal.
+ * Complex: `[re, im]`, each part written as a float. -0 is written as 0 (JSON numbers from
+ * JSON.stringify carry no sign of zero). 64-bit integers are JSON numbers: a bigint is returned
+ * only when the value is beyond 2^53, and `encodeMetadata` writes it as an exact integer literal.
  */
-export function fillValueToJson(dt: DataType, v: Scalar): boolean | number | bigint | string {
-  const value = canonicalScalar(dt, v, "fill value");
+export function fillValueToJson(dt: DataType, v: FillValue): boolean | number | bigint | string | [number | string, number | string] {
+  const value = canonicalFillValue(dt, v, "fill value");
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return [floatToJson(value[0]), floatToJson(value[1])];
   if (typeof value === "boolean") return value;
   if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+  return floatToJson(value as number);
+}
+
+function floatToJson(value: number): number | string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "Infinity";
   if (value === -Infinity) return "-Infinity";
@@ -19,31 +36,37 @@ export function fillValueToJson(dt: DataType, v: Scalar): boolean | number | big
 }
 
 /**
- * The fill value stored in zarr.json at `key`, in canonical form (boolean / bigint / number).
- * Accepts hex strings ("0x7fc00000") for floats, as the spec allows. `null` (written by some
- * tools, zarrita among them, when no fill value was given) reads as the default fill value.
+ * The fill value stored in zarr.json at `key`, in canonical form (boolean / bigint / number, or
+ * `[re, im]` for complex). Accepts hex strings ("0x7fc00000", float16 "0x7e00") for floats, as
+ * the spec allows. `null` (written by some tools, zarrita among them, when no fill value was
+ * given) reads as the default fill value.
  */
-export function fillValueFromJson(dt: DataType, json: unknown, key: string): Scalar {
+export function fillValueFromJson(dt: DataType, json: unknown, key: string): FillValue {
   const bad = (expected: string) =>
     new CorruptMetadataError(
       `invalid metadata at "${key}": fill_value ${describe(json)} is not valid for data type ${dt}; expected ${expected}`,
     );
   if (json === null) return defaultFillValue(dt);
+  if (dt === "string") {
+    if (typeof json !== "string") throw bad("a string");
+    return json;
+  }
   if (dt === "bool") {
     if (typeof json !== "boolean") throw bad("true or false");
     return json;
   }
-  if (isFloatType(dt)) {
-    if (typeof json === "number") return json;
-    if (typeof json === "bigint") return Number(json);
-    if (json === "NaN") return NaN;
-    if (json === "Infinity") return Infinity;
-    if (json === "-Infinity") return -Infinity;
-    if (typeof json === "string" && /^0x[0-9a-f]+$/i.test(json)) {
-      const value = floatFromHex(json.slice(2), dt);
-      if (value !== undefined) return value;
+  if (isComplexType(dt)) {
+    const part = complexPartType(dt);
+    const parts = Array.isArray(json) && json.length === 2 ? json.map((x: unknown) => floatFromJson(part, x)) : [];
+    if (parts.length !== 2 || parts.some((x) => x === undefined)) {
+      throw bad(`[re, im], each a number, "NaN", "Infinity", "-Infinity" or a ${hexDigits(part)}-digit hex string`);
     }
-    throw bad(`a number, "NaN", "Infinity", "-Infinity" or a ${dt === "float32" ? 8 : 16}-digit hex string`);
+    return canonicalFillValue(dt, parts as unknown as ComplexScalar, "fill value");
+  }
+  if (isFloatType(dt)) {
+    const value = floatFromJson(dt, json);
+    if (value === undefined) throw bad(`a number, "NaN", "Infinity", "-Infinity" or a ${hexDigits(dt)}-digit hex string`);
+    return dt === "float16" ? canonicalFillValue(dt, value, "fill value") : value;
   }
   const { min, max } = integerRange(dt);
   if ((typeof json === "number" && Number.isInteger(json)) || typeof json === "bigint") {
@@ -53,20 +76,38 @@ export function fillValueFromJson(dt: DataType, json: unknown, key: string): Sca
   throw bad(`an integer from ${min} to ${max}`);
 }
 
+function floatFromJson(dt: "float16" | "float32" | "float64", json: unknown): number | undefined {
+  if (typeof json === "number") return json;
+  if (typeof json === "bigint") return Number(json);
+  if (json === "NaN") return NaN;
+  if (json === "Infinity") return Infinity;
+  if (json === "-Infinity") return -Infinity;
+  if (typeof json === "string" && /^0x[0-9a-f]+$/i.test(json)) return floatFromHex(json.slice(2), dt);
+  return undefined;
+}
+
+function hexDigits(dt: "float16" | "float32" | "float64"): number {
+  return dt === "float16" ? 4 : dt === "float32" ? 8 : 16;
+}
+
 /** The float whose big-endian IEEE 754 bytes are the hex digits, or undefined for a wrong length. */
-function floatFromHex(hex: string, dt: "float32" | "float64"): number | undefined {
-  const size = dt === "float32" ? 4 : 8;
-  if (hex.length !== size * 2) return undefined;
+function floatFromHex(hex: string, dt: "float16" | "float32" | "float64"): number | undefined {
+  if (hex.length !== hexDigits(dt)) return undefined;
+  if (dt === "float16") return float16FromBits(parseInt(hex, 16));
+  const size = hex.length / 2;
   const view = new DataView(new ArrayBuffer(size));
   for (let i = 0; i < size; i++) view.setUint8(i, parseInt(hex.slice(2 * i, 2 * i + 2), 16));
   return size === 4 ? view.getFloat32(0, false) : view.getFloat64(0, false);
 }
 
 /** Validates a fill value given by a caller (not read from storage) and returns its canonical form. */
-export function normaliseFillValue(dt: DataType, v: unknown, what = "fill value"): Scalar {
+export function normaliseFillValue(dt: DataType, v: unknown, what = "fill value"): FillValue {
   if (v === undefined || v === null) return defaultFillValue(dt);
-  if (typeof v !== "number" && typeof v !== "bigint" && typeof v !== "boolean") {
-    throw new DtypeError(`${what} ${describe(v)} is not a number, bigint or boolean for data type ${dt}`);
+  if (dt === "string" || typeof v === "string") return canonicalFillValue(dt, v as FillValue, what);
+  const isPair = Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number");
+  if (typeof v !== "number" && typeof v !== "bigint" && typeof v !== "boolean" && !(isPair && isComplexType(dt))) {
+    const expected = isComplexType(dt) ? "a number or [re, im]" : "a number, bigint or boolean";
+    throw new DtypeError(`${what} ${describe(v)} is not ${expected} for data type ${dt}`);
   }
-  return canonicalScalar(dt, v, what);
+  return canonicalFillValue(dt, v as FillValue, what);
 }

@@ -8,12 +8,19 @@
  * - arrayOptions: shape / chunks / compression checks and defaults for creating arrays
  * - codecs/: the chunk codec pipeline over a registry: bytes, transpose, numcodecs.shuffle, gzip,
  *   zstd (node:zlib, zstd-napi or wasm, see zstd-backend.ts), blosc (Blosc 1 read and written in
- *   TypeScript), crc32c; add more by registering
+ *   TypeScript), crc32c, and numcodecs' filters and compressors as numcodecs.<id> (docs/codecs.md);
+ *   add more by registering
  * - sharding: the sharding_indexed layout (shard index, inner chunk positions, range coalescing)
  */
 export {
   allocateTypedArray,
   bytesPerElement,
+  complexPartType,
+  type ComplexScalar,
+  elementLanes,
+  type FillValue,
+  isComplexType,
+  StringArray,
   DATA_TYPES,
   type DataType,
   dataTypeOfNumpyTypestr,
@@ -32,7 +39,17 @@ export {
   typedArrayConstructorFor,
   typedArrayMatches,
 } from "./dataType.js";
-export { canonicalScalar, coerceScalar, convertArray, defaultFillValue, scalarFromElement } from "./scalar.js";
+export {
+  canonicalFillValue,
+  canonicalScalar,
+  coerceScalar,
+  convertArray,
+  defaultFillValue,
+  fillElements,
+  isZeroFillValue,
+  scalarFromElement,
+} from "./scalar.js";
+export { float16BitsToFloat32, float32ToFloat16Bits, roundToFloat16 } from "./float16.js";
 export { fillValueFromJson, fillValueToJson, normaliseFillValue } from "./fillValue.js";
 export {
   type ArrayInfo,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { CorruptMetadataError } from "../errors.js";
 import { buildCodecChain } from "./codecs/pipeline.js";
 import { CodecConfigurationError, codecDefinition, type CodecSpec } from "./codecs/registry.js";
-import { DATA_TYPES, type DataType, describe, isBigIntType, isDataType, type Scalar } from "./dataType.js";
+import { DATA_TYPES, type DataType, describe, type FillValue, isBigIntType, isDataType } from "./dataType.js";
 import { fillValueFromJson, fillValueToJson } from "./fillValue.js";
 import { rawTopLevelMember, stringifyJson } from "./json.js";
 import type { ChunkKeyEncoding } from "./keys.js";
@@ -16,14 +16,18 @@ export interface ArrayInfo {
   dataType: DataType;
   chunkShape: number[];
   /** Canonical form: boolean for bool, bigint for int64/uint64, number otherwise. */
-  fillValue: Scalar;
+  fillValue: FillValue;
   codecs: CodecSpec[];
   attributes: Record<string, unknown>;
   chunkKeyEncoding: ChunkKeyEncoding;
   dimensionNames?: (string | null)[];
+  /** Members of other tools dosna does not interpret (`"must_understand": false`), kept when it rewrites zarr.json. */
+  extensions?: Record<string, unknown>;
 }
 
-export type NodeMetadata = { kind: "group"; attributes: Record<string, unknown> } | { kind: "array"; info: ArrayInfo };
+export type NodeMetadata =
+  | { kind: "group"; attributes: Record<string, unknown>; extensions?: Record<string, unknown> }
+  | { kind: "array"; info: ArrayInfo };
 
 /** The zarr.json object of an array. */
 export function arrayMetadataJson(info: ArrayInfo): Record<string, unknown> {
@@ -39,12 +43,12 @@ export function arrayMetadataJson(info: ArrayInfo): Record<string, unknown> {
     attributes: info.attributes,
   };
   if (info.dimensionNames !== undefined) json.dimension_names = [...info.dimensionNames];
-  return json;
+  return { ...json, ...info.extensions };
 }
 
-/** The zarr.json object of a group. */
-export function groupMetadataJson(attributes: Record<string, unknown> = {}): Record<string, unknown> {
-  return { zarr_format: 3, node_type: "group", attributes };
+/** The zarr.json object of a group (with the extension members of other tools it had). */
+export function groupMetadataJson(attributes: Record<string, unknown> = {}, extensions?: Record<string, unknown>): Record<string, unknown> {
+  return { zarr_format: 3, node_type: "group", attributes, ...extensions };
 }
 
 /** zarr.json bytes: pretty-printed UTF-8 JSON, with exact 64-bit integers. */
@@ -118,10 +122,15 @@ export function parseNodeMetadata(bytes: Uint8Array, key: string, location?: str
     throw fail(`node_type is ${describe(doc.node_type)}, expected "array" or "group"`);
   }
   const known = doc.node_type === "array" ? ARRAY_MEMBERS : GROUP_MEMBERS;
+  const extensions: Record<string, unknown> = {};
   for (const [member, value] of Object.entries(doc)) {
-    if (known.has(member) || isOptionalExtension(value)) continue;
-    throw fail(`unknown member ${JSON.stringify(member)} (an extension dosna does not understand)`);
+    if (member === "consolidated_metadata" && value !== null) extensions[member] = value;
+    if (known.has(member)) continue;
+    if (!isOptionalExtension(value)) throw fail(`unknown member ${JSON.stringify(member)} (an extension dosna does not understand)`);
+    extensions[member] = value;
   }
+  const withExtensions = <T extends object>(node: T): T & { extensions?: Record<string, unknown> } =>
+    Object.keys(extensions).length === 0 ? node : { ...node, extensions };
   const schema = doc.node_type === "array" ? arraySchema : groupSchema;
   const parsed = schema.safeParse(doc);
   if (!parsed.success) {
@@ -131,9 +140,9 @@ export function parseNodeMetadata(bytes: Uint8Array, key: string, location?: str
     throw fail(`${formatPath(issue.path)}: ${issue.message} (got ${describe(value)})`);
   }
   if (doc.node_type === "group") {
-    return { kind: "group", attributes: (doc.attributes as Record<string, unknown> | undefined) ?? {} };
+    return withExtensions({ kind: "group" as const, attributes: (doc.attributes as Record<string, unknown> | undefined) ?? {} });
   }
-  return { kind: "array", info: arrayInfoFrom(parsed.data as z.infer<typeof arraySchema>, text, key, fail) };
+  return { kind: "array", info: withExtensions(arrayInfoFrom(parsed.data as z.infer<typeof arraySchema>, text, key, fail)) };
 }
 
 function arrayInfoFrom(

@@ -304,6 +304,50 @@ export function emptyShard(layout: ShardLayout): Uint8Array {
   return encodeShardIndex(index, layout);
 }
 
+/**
+ * Decoded shard indexes by shard key, each with the version token of the shard object it was read
+ * from; least recently used dropped first once over `maxBytes`. An entry is only a guess at the
+ * current index: a reader must check it against the stored object (by sending its version with
+ * the data GETs) before trusting it, and drop it when that check fails.
+ */
+export class ShardIndexCache {
+  private readonly entries = new Map<string, { version: string; index: ShardIndex }>();
+  private bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get(key: string): { version: string; index: ShardIndex } | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, version: string, index: ShardIndex): void {
+    this.delete(key);
+    if (index.byteLength > this.maxBytes) return;
+    this.entries.set(key, { version, index });
+    this.bytes += index.byteLength;
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= entry.index.byteLength;
+    }
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.bytes -= entry.index.byteLength;
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 /** One range request covering several neighbouring byte ranges of the same object. */
 export interface CoalescedRange<T> {
   offset: number;

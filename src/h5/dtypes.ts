@@ -11,8 +11,12 @@ const H5_CODES: Record<DataType, string> = {
   uint16: "<H",
   uint32: "<I",
   uint64: "<Q",
+  float16: "<e",
   float32: "<f",
   float64: "<d",
+  complex64: "<F",
+  complex128: "<D",
+  string: "O",
 };
 
 const FROM_STRUCT: Record<string, DataType> = {

@@ -166,6 +166,9 @@ function describeUnsupported(kind: string | undefined, size: string | undefined)
 
 /** numpy's descr for a dosna data type, little endian ("|" for one-byte types). */
 export function descrOf(dtype: DataType): string {
+  if (dtype === "float16" || dtype === "complex64" || dtype === "complex128") {
+    throw new DtypeError(`.npy files of data type ${dtype} are not supported yet; dosna writes .npy for ${SUPPORTED}`);
+  }
   return `${bytesPerElement(dtype) === 1 ? "|" : "<"}${numpyTypestrOf(dtype)}`;
 }
 

@@ -275,6 +275,15 @@ export function installProvenance(): void {
     writable: true,
     configurable: true,
   });
+  const getPoints = Dataset.prototype.getPoints;
+  Object.defineProperty(Dataset.prototype, "getPoints", {
+    value: async function (this: Dataset, ...args: Parameters<Dataset["getPoints"]>) {
+      checkStale(this);
+      return getPoints.apply(this, args);
+    },
+    writable: true,
+    configurable: true,
+  });
   const methods: Record<string, (this: Dataset, ...args: never[]) => unknown> = {
     provenanceRecord(this: Dataset) {
       return datasetRecord(this, provenance(this).records);

@@ -3,15 +3,21 @@ import type { ChunkProjection } from "./plan.js";
 import { cOrderStrides, type StridedView } from "./strides.js";
 import type { TypedArray } from "./types.js";
 
-/** Copy the selected part of one decoded chunk (C order, full chunk shape) into a selection-shaped view. */
+/**
+ * Copy the selected part of one decoded chunk (C order, full chunk shape) into a selection-shaped view.
+ *
+ * An element may span several entries of the typed array ("lanes": complex [re, im] pairs), told by
+ * the chunk holding that many entries per chunk-shape element. Chunk offsets then count elements,
+ * while the view's offset and strides count entries, and each element's lanes are contiguous in both.
+ */
 export function copyChunkToSelection(
   chunk: TypedArray,
   chunkShape: readonly number[],
   dest: StridedView<TypedArray>,
   proj: ChunkProjection,
 ): void {
-  checkOperands(chunk, chunkShape, dest, proj);
-  const plan = buildLoops(chunkShape, dest, proj, "chunkToView");
+  const lanes = checkOperands(chunk, chunkShape, dest, proj);
+  const plan = buildLoops(chunkShape, dest, proj, "chunkToView", lanes);
   runLoops(plan, chunk as unknown as ElementArray, dest.data as unknown as ElementArray);
 }
 
@@ -25,9 +31,36 @@ export function copySelectionToChunk(
   chunkShape: readonly number[],
   proj: ChunkProjection,
 ): void {
-  checkOperands(chunk, chunkShape, src, proj);
-  const plan = buildLoops(chunkShape, src, proj, "viewToChunk");
+  const lanes = checkOperands(chunk, chunkShape, src, proj);
+  const plan = buildLoops(chunkShape, src, proj, "viewToChunk", lanes);
   runLoops(plan, src.data as unknown as ElementArray, chunk as unknown as ElementArray);
+}
+
+/**
+ * Set the selected part of one chunk's region of a selection-shaped view to `element` (a typed
+ * array of one entry, the view's type): what a chunk that is not stored reads as, without copying
+ * a chunk of fill values.
+ */
+export function fillSelectionFromElement(
+  element: TypedArray,
+  chunkShape: readonly number[],
+  dest: StridedView<TypedArray>,
+  proj: ChunkProjection,
+): void {
+  if (element.constructor !== dest.data.constructor || element.length !== 1) {
+    throw new DtypeError(`a fill needs one ${dest.data.constructor.name} entry, got ${element.length} of ${element.constructor.name}`);
+  }
+  if (proj.axes.length !== chunkShape.length || dest.strides.length !== chunkShape.length) {
+    throw new ShapeError(`chunk shape [${chunkShape.join(", ")}], chunk projection (${proj.axes.length} axes) and view strides (${dest.strides.length}) must have the same number of axes`);
+  }
+  const plan = buildLoops(chunkShape, dest, proj, "chunkToView", 1);
+  // Every element comes from entry 0: no step and no offsets on the source side.
+  plan.srcBase = 0;
+  for (const loop of plan.loops) {
+    loop.srcStep = 0;
+    if (loop.srcOffsets !== null) loop.srcOffsets = new Float64Array(loop.count);
+  }
+  runLoops(plan, element as unknown as ElementArray, dest.data as unknown as ElementArray);
 }
 
 /** The element access every typed array shares; lets one kernel serve number and bigint arrays alike. */
@@ -60,8 +93,9 @@ function buildLoops(
   view: StridedView<TypedArray>,
   proj: ChunkProjection,
   direction: "chunkToView" | "viewToChunk",
+  lanes: number,
 ): LoopPlan {
-  const chunkStrides = cOrderStrides(chunkShape);
+  const chunkStrides = cOrderStrides(chunkShape).map((s) => s * lanes);
   let chunkBase = 0;
   let viewBase = view.offset;
   const loops: Loop[] = [];
@@ -94,6 +128,7 @@ function buildLoops(
         : { count: a.count, srcStep: vs, dstStep: chunkStep, srcOffsets: viewOffsets, dstOffsets: chunkOffsets },
     );
   }
+  if (lanes > 1) loops.push({ count: lanes, srcStep: 1, dstStep: 1, srcOffsets: null, dstOffsets: null });
   const [srcBase, dstBase] = direction === "chunkToView" ? [chunkBase, viewBase] : [viewBase, chunkBase];
   return { srcBase, dstBase, loops: mergeContiguousLoops(loops) };
 }
@@ -181,18 +216,20 @@ function copyInnermost(loop: Loop, src: ElementArray, s: number, dst: ElementArr
   for (let i = 0; i < n; i++, s += ss, d += ds) dst[d] = src[s];
 }
 
+/** Checks the operands agree and returns the number of typed-array entries per element. */
 function checkOperands(
   chunk: TypedArray,
   chunkShape: readonly number[],
   view: StridedView<TypedArray>,
   proj: ChunkProjection,
-): void {
+): number {
   if (chunk.constructor !== view.data.constructor) {
     throw new DtypeError(`cannot copy between a ${chunk.constructor.name} chunk and a ${view.data.constructor.name} buffer; element types must match`);
   }
   let size = 1;
   for (const n of chunkShape) size *= n;
-  if (chunk.length !== size) {
+  const lanes = size === 0 ? 1 : chunk.length / size;
+  if (lanes !== 1 && lanes !== 2) {
     throw new ShapeError(`chunk holds ${chunk.length} elements but chunk shape [${chunkShape.join(", ")}] needs ${size}`);
   }
   if (proj.axes.length !== chunkShape.length || view.strides.length !== chunkShape.length) {
@@ -200,4 +237,5 @@ function checkOperands(
       `chunk shape [${chunkShape.join(", ")}], chunk projection (${proj.axes.length} axes) and view strides (${view.strides.length}) must have the same number of axes`,
     );
   }
+  return lanes;
 }

@@ -8,6 +8,8 @@
  *                 in-selection positions per axis and whether a write covers the chunk
  * - copy.ts       the copy kernels between a decoded chunk and a strided selection-shaped view
  * - strides.ts    C-order strides, numpy broadcasting of written values, view helpers
+ * - points.ts     pointwise (coordinate / mask) selection as zarr `vindex`: normalise, group the
+ *                 points by chunk, copy between a chunk and the points' flat buffer
  *
  * A read: normaliseSelection → planChunks → per chunk copyChunkToSelection into one output buffer
  * (outputView). A write: broadcastStrides of the value onto outputShape → selectionStridesFromOutput
@@ -27,7 +29,20 @@ export { parseSelection } from "./parse.js";
 export { formatSelection } from "./format.js";
 export { axisCount, normaliseSelection } from "./normalise.js";
 export { chunkGridShape, planChunks, type AxisProjection, type ChunkProjection } from "./plan.js";
-export { copyChunkToSelection, copySelectionToChunk } from "./copy.js";
+export { copyChunkToSelection, copySelectionToChunk, fillSelectionFromElement } from "./copy.js";
+export {
+  copyChunkToPoints,
+  copyPointsToChunk,
+  normalisePoints,
+  planPointChunks,
+  type NestedPointArray,
+  type NormalisedPoints,
+  type PointChunk,
+  type PointCoordinate,
+  type PointItem,
+  type PointSelection,
+  type StridedArrayLike,
+} from "./points.js";
 export {
   broadcastStrides,
   cOrderStrides,

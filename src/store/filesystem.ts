@@ -113,8 +113,13 @@ function conditionHolds(condition: WriteCondition, current: BigIntStats | undefi
   }
 }
 
+/**
+ * Bytes start..end of the open file, in memory of their own (never a slice of Buffer's shared pool,
+ * so callers may view, keep or transfer it). The buffer is not zeroed first: every byte returned
+ * has been read into it.
+ */
 async function readFully(handle: fs.FileHandle, start: number, end: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(end - start);
+  const bytes = uninitializedBytes(end - start);
   let filled = 0;
   while (filled < bytes.length) {
     const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
@@ -122,6 +127,11 @@ async function readFully(handle: fs.FileHandle, start: number, end: number): Pro
     filled += bytesRead;
   }
   return filled === bytes.length ? bytes : bytes.slice(0, filled);
+}
+
+/** A plain Uint8Array over a new, unpooled, unzeroed ArrayBuffer of exactly `length` bytes. */
+function uninitializedBytes(length: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 }
 
 interface OpenedObject {

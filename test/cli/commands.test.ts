@@ -265,7 +265,7 @@ describe("usage errors", () => {
       dosna(["get"]),
       dosna(["--njobs", "zero", "ls"]),
       dosna(["create", "memory:p/x", "--shape", "2,-1", "--dtype", "f4"]),
-      dosna(["create", "memory:p/x", "--shape", "2", "--dtype", "complex64"]),
+      dosna(["create", "memory:p/x", "--shape", "2", "--dtype", "float128"]),
       dosna(["create", "memory:p/x", "--shape", "2", "--dtype", "f4", "--compression", "lz4"]),
       dosna(["ls", "ftp://host/x"]),
     ]);
@@ -277,7 +277,7 @@ describe("usage errors", () => {
     expect(results[0].stderr).toContain("unknown option '--nope'");
     expect(results[2].stderr).toContain("--njobs must be a positive integer");
     expect(results[3].stderr).toContain('--shape must be a list of integers ≥ 0 such as "100,200", got "2,-1"');
-    expect(results[4].stderr).toContain('--dtype "complex64" is not a supported data type');
+    expect(results[4].stderr).toContain('--dtype "float128" is not a supported data type');
     expect(results[5].stderr).toMatch(/compression.*gzip/);
     expect(results[6].stderr).toContain('unsupported URL scheme "ftp:"');
   });

@@ -4,6 +4,7 @@
  * resuming after an interruption (present-and-equal chunks skipped, damaged or stale ones fixed);
  * and refusals onto datasets of another shape or dtype.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm as rmDir, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,5 +151,28 @@ describe("cp", () => {
     expect(self.stderr).toMatch(/cannot copy "\/g" onto "\/g" in the same pool/);
     expect(inside.stderr).toMatch(/the destination is the source or inside it/);
     expect(memory.stdout).toMatch(/copied .*src::a to memory:scratch::a: 1 dataset, 0 groups/);
+  });
+
+  it("--zarr-format 2 makes a Zarr v2 destination that zarr-python reads; ls, info and get read v2 pools", async () => {
+    const out = await dosnaOk(["cp", join(dir, "src"), `${join(dir, "as-v2")}::`, "--zarr-format", "2"]);
+    expect(out).toMatch(/copied .*: 2 datasets, 3 groups/);
+    const v2 = await open("as-v2");
+    expect(v2.zarrFormat).toBe(2);
+    expect(await values(v2, "a")).toEqual(await values(source, "a"));
+    expect((await readFile(join(dir, "as-v2", "a", ".zarray"), "utf8")).includes('"dimension_separator": "."')).toBe(true);
+    const python = JSON.parse(
+      execFileSync("/usr/bin/python3", ["-c", "import json,sys,zarr; a=zarr.open_group(sys.argv[1],mode='r')['a']; print(json.dumps({'shape': list(a.shape), 'sum': float(a[...].sum()), 'units': a.attrs['units'], 'fill': float(a.fill_value)}))", join(dir, "as-v2")], { encoding: "utf8" }),
+    ) as { shape: number[]; sum: number; units: string; fill: number };
+    const expected = await values(source, "a");
+    expect(python.shape).toEqual([20, 30]);
+    expect(python.sum).toBeCloseTo(expected.reduce((x, y) => x + y, 0), 6);
+    expect(python).toMatchObject({ units: "K", fill: -1 });
+    expect(await dosnaOk(["ls", join(dir, "as-v2")])).toMatch(/\ba\b[\s\S]*\bg\b/);
+    expect(await dosnaOk(["get", `${join(dir, "as-v2", "g", "b")}`, "0:3"])).toMatch(/-25.*-24.*-23/s);
+    // back to v3: an existing pool keeps its format; a new one is v3 by default
+    await dosnaOk(["cp", join(dir, "as-v2"), `${join(dir, "back-v3")}::`]);
+    const back = await open("back-v3");
+    expect(back.zarrFormat).toBe(3);
+    expect(await values(back, "a")).toEqual(expected);
   });
 });

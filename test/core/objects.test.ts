@@ -318,7 +318,7 @@ for (const kind of backendKinds) {
 
       it("bad options fail with a clear error and store nothing", async () => {
         const bad: Array<[string, dn.CreateDatasetOptions, RegExp]> = [
-          ["b1", { shape: [3], dtype: "complex128" }, /complex128/],
+          ["b1", { shape: [3], dtype: "float128" }, /float128/],
           ["b2", { shape: [3], dtype: "int8", chunks: 0 }, /chunks/],
           ["b3", { shape: [3], dtype: "int8", chunks: [1.5] }, /chunks/],
           ["b4", { shape: [3, -1], dtype: "int8" }, /shape/],

@@ -10,13 +10,13 @@ import fc from "fast-check";
 import ndarray from "ndarray";
 import { describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
-import { DATA_TYPES } from "../../src/format/index.js";
 import { backendKinds } from "../helpers/clusters.js";
 import { poolSuiteOn } from "../helpers/pool-suite.js";
 import { seededRandom } from "../helpers/random.js";
 import { referenceGet, referenceSet, valuesOf } from "../helpers/reference.js";
 import { selectionFor, selectionGeneArb, type SelectionGene } from "../helpers/random-selection.js";
 import { asScalar, ELEMENT_CTORS, filledElements, fillValueOfKind, randomElement, type Element, type ElementArray, type FillKind } from "../helpers/random-values.js";
+import { PLAIN_DATA_TYPES } from "../helpers/data-types.js";
 
 const RUNS: Record<string, number> = { memory: 1500, fs: 150 };
 const DEFAULT_RUNS = 50; // remote backends (S3) pay a round trip per chunk request
@@ -48,7 +48,7 @@ interface Case {
 const caseArb: fc.Arbitrary<Case> = fc.record({
   shape: fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }),
   chunkGenes: fc.array(fc.integer({ min: 1, max: 14 }), { minLength: 4, maxLength: 4 }),
-  dtype: fc.constantFrom(...DATA_TYPES),
+  dtype: fc.constantFrom(...PLAIN_DATA_TYPES),
   fillKind: fc.constantFrom("default", "random", "special"),
   gzip: fc.boolean(),
   njobs: fc.integer({ min: 1, max: 8 }),

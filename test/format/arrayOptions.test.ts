@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/errors.js";
-import { bytesPerElement, codecsFor, DATA_TYPES, DEFAULT_CHUNK_BYTES, resolveChunkShape, validateShape } from "../../src/format/index.js";
+import { bytesPerElement, codecsFor, DEFAULT_CHUNK_BYTES, resolveChunkShape, validateShape } from "../../src/format/index.js";
+import { PLAIN_DATA_TYPES } from "../helpers/data-types.js";
 
 const WHAT = 'chunks of dataset "a/b"';
 
@@ -34,7 +35,7 @@ describe("resolveChunkShape", () => {
   });
   it("defaults to chunks of at most ~1 MiB, each axis within 1..size (property)", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 4 }), fc.constantFrom(...DATA_TYPES), (shape, dt) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 4 }), fc.constantFrom(...PLAIN_DATA_TYPES), (shape, dt) => {
         const chunks = resolveChunkShape(undefined, shape, WHAT, dt);
         expect(chunks.length).toBe(shape.length);
         chunks.forEach((c, axis) => {

@@ -4,16 +4,16 @@ import { DtypeError } from "../../src/errors.js";
 import {
   coerceScalar,
   convertArray,
-  DATA_TYPES,
   type DataType,
   defaultFillValue,
   type Scalar,
   typedArrayConstructorFor,
 } from "../../src/format/index.js";
+import { PLAIN_DATA_TYPES } from "../helpers/data-types.js";
 
 const elements = (a: ArrayLike<number | bigint>): (number | bigint)[] => Array.from(a);
 
-const INTEGER_TYPES = DATA_TYPES.filter((dt) => dt.includes("int"));
+const INTEGER_TYPES = PLAIN_DATA_TYPES.filter((dt) => dt.includes("int"));
 const BIG_TYPES: DataType[] = ["int64", "uint64"];
 
 /** Independent reference: an integer fits when storing it in the real typed array gives it back. */
@@ -98,7 +98,7 @@ describe("coerceScalar", () => {
 });
 
 describe("defaultFillValue", () => {
-  it.each([...DATA_TYPES])("%s", (dt) => {
+  it.each([...PLAIN_DATA_TYPES])("%s", (dt) => {
     const expected: Scalar = dt === "bool" ? false : BIG_TYPES.includes(dt) ? 0n : 0;
     expect(defaultFillValue(dt)).toBe(expected);
   });
@@ -113,7 +113,7 @@ describe("convertArray", () => {
       fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }),
     );
     fc.assert(
-      fc.property(fc.constantFrom(...DATA_TYPES), fc.array(element, { maxLength: 12 }), (dt, values) => {
+      fc.property(fc.constantFrom(...PLAIN_DATA_TYPES), fc.array(element, { maxLength: 12 }), (dt, values) => {
         let expected: (number | bigint)[] | "error";
         try {
           expected = values.map((v) => coerceScalar(dt, v));

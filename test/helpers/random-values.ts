@@ -1,13 +1,14 @@
 /** Random elements of every data type, drawn from a seeded generator, for property tests. */
 import type * as dn from "../../src/index.js";
-import { DATA_TYPES, integerRange, isBigIntType, type TypedArrayConstructor, typedArrayConstructorFor } from "../../src/format/index.js";
+import { integerRange, isBigIntType, type TypedArrayConstructor, typedArrayConstructorFor } from "../../src/format/index.js";
+import { PLAIN_DATA_TYPES } from "./data-types.js";
 
 export type Element = number | bigint;
 export type ElementArray = ArrayLike<Element> & { [i: number]: Element; length: number };
 export type ElementArrayCtor = new (length: number) => ElementArray;
 
 export const ELEMENT_CTORS: Record<dn.DataType, ElementArrayCtor> = Object.fromEntries(
-  DATA_TYPES.map((dt) => [dt, typedArrayConstructorFor(dt)]),
+  PLAIN_DATA_TYPES.map((dt) => [dt, typedArrayConstructorFor(dt)]),
 ) as Record<dn.DataType, TypedArrayConstructor>;
 
 /**

@@ -49,6 +49,8 @@ function valueFor(dtype: DataType, i: number): number | bigint {
       return Math.fround(i === 1 ? NaN : i === 2 ? -Infinity : (i - 3.25) * 1.5e3);
     case "float64":
       return i === 1 ? NaN : i === 2 ? Infinity : (i - 3.25) / 7;
+    default:
+      throw new Error(`no values for ${dtype} in .npy tests`);
   }
 }
 

@@ -14,13 +14,15 @@ export interface CpOptions {
   ref?: string;
   /** redis://...: dosna worker processes copy the chunks. */
   engine?: string;
+  /** The Zarr format of a destination pool the copy creates ("2" or "3"). */
+  zarrFormat?: string;
 }
 
 export async function cp(cli: Cli, sourceUrl: string, targetUrl: string, options: CpOptions): Promise<void> {
   const source = await cli.openNode(sourceUrl, { readOnly: true, ref: options.ref });
   const targetLocation = await cli.locate(targetUrl);
   if (source.node instanceof Dataset) cli.requireNodePath(targetLocation, "dataset");
-  const targetPool = await cli.openPool(targetLocation, { create: true });
+  const targetPool = await cli.openPool(targetLocation, { create: true, zarrFormat: options.zarrFormat === "2" ? 2 : 3 });
   const progress = cli.progress(`cp ${describeLocation(source.location)}`, "chunks");
   const began = Date.now();
   let stats;

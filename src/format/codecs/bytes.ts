@@ -1,5 +1,9 @@
-/** The `bytes` array→bytes codec: elements in C order, little or big endian. */
-import { allocateTypedArray, bytesPerElement, type TypedArray, typedArrayConstructorFor } from "../dataType.js";
+/**
+ * The `bytes` array→bytes codec: elements in C order, little or big endian. float16 is converted
+ * from/to its float32 in-memory form here; complex parts are byte-swapped one part at a time.
+ */
+import { allocateTypedArray, elementLanes, type TypedArray, typedArrayConstructorFor } from "../dataType.js";
+import { float16BitsToFloat32, float32ToFloat16Bits } from "../float16.js";
 import {
   type ArrayToBytesCodec,
   type CodecContext,
@@ -13,18 +17,28 @@ function createBytesCodec(configuration: Record<string, unknown> | undefined, co
   if (endian !== "little" && endian !== "big") {
     throw new CodecConfigurationError(`endian must be "little" or "big", got ${JSON.stringify(endian)}`);
   }
-  const itemSize = bytesPerElement(context.dataType);
-  const length = context.chunkShape.reduce((a, b) => a * b, 1);
-  const byteLength = length * itemSize;
-  const swap = itemSize > 1 && (endian === "big") !== HOST_IS_BIG_ENDIAN;
+  if (context.dataType === "string") throw new CodecConfigurationError(`data type string is stored with vlen-utf8, not bytes`);
+  const half = context.dataType === "float16";
   const Ctor = typedArrayConstructorFor(context.dataType);
+  // The unit whose bytes are swapped: one number (a complex element is two).
+  const wordSize = half ? 2 : Ctor.BYTES_PER_ELEMENT;
+  const length = context.chunkShape.reduce((a, b) => a * b, 1);
+  const entries = length * elementLanes(context.dataType);
+  const byteLength = entries * wordSize;
+  const swap = wordSize > 1 && (endian === "big") !== HOST_IS_BIG_ENDIAN;
   return {
     kind: "array_to_bytes",
     encode(chunk: TypedArray): Uint8Array {
+      if (half) {
+        const halves = float32ToFloat16Bits(chunk as Float32Array);
+        const bytes = new Uint8Array(halves.buffer);
+        if (swap) swapBytes(bytes, wordSize);
+        return bytes;
+      }
       const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (!swap) return view;
       const copy = view.slice();
-      swapBytes(copy, itemSize);
+      swapBytes(copy, wordSize);
       return copy;
     },
     decode(bytes: Uint8Array, owned: boolean): TypedArray {
@@ -35,11 +49,18 @@ function createBytesCodec(configuration: Record<string, unknown> | undefined, co
         );
       }
       const exclusive = owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-      if (exclusive && !swap) return new Ctor(bytes.buffer as ArrayBuffer, 0, length);
+      if (half) {
+        const own = exclusive ? bytes : bytes.slice(); // a copy is aligned for the Uint16Array view
+        if (swap) swapBytes(own, wordSize);
+        return float16BitsToFloat32(new Uint16Array(own.buffer, own.byteOffset, entries));
+      }
+      // Owned bytes are viewed where the alignment allows (a shard's inner chunk is a slice of one read); a
+      // slice of 4 KiB or more is never of Node's shared Buffer pool, which only serves smaller allocations.
+      if (owned && !swap && bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 && (exclusive || bytes.byteLength >= 4096)) return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, entries);
       const out = allocateTypedArray(context.dataType, length);
       const outBytes = new Uint8Array(out.buffer);
       outBytes.set(bytes);
-      if (swap) swapBytes(outBytes, itemSize);
+      if (swap) swapBytes(outBytes, wordSize);
       return out;
     },
   };

@@ -28,8 +28,8 @@ function createGzipCodec(configuration: Record<string, unknown> | undefined, con
       if (bytes.byteLength >= WORKER_MIN_BYTES) return zlibInWorker("gzip", bytes, { level });
       return toUint8Array(await gzipAsync(bytes, { level }));
     },
-    async decode(bytes: Uint8Array): Promise<Uint8Array> {
-      if (chunkSize >= WORKER_MIN_BYTES) return zlibInWorker("gunzip", bytes, { chunkSize });
+    async decode(bytes: Uint8Array, owned = false): Promise<Uint8Array> {
+      if (chunkSize >= WORKER_MIN_BYTES) return zlibInWorker("gunzip", bytes, { chunkSize }, { transfer: owned });
       return toUint8Array(await gunzipAsync(bytes, { chunkSize }));
     },
   };

@@ -1,12 +1,15 @@
 /** The codec chain of an array: typed array ⇄ stored chunk bytes. */
 import { CorruptChunkError, DtypeError, ShapeError, ValidationError } from "../../errors.js";
-import { dataTypeOfTypedArray, type DataType, type TypedArray, typedArrayMatches } from "../dataType.js";
+import { dataTypeOfTypedArray, type DataType, elementLanes, type TypedArray, typedArrayMatches } from "../dataType.js";
 import "./blosc.js";
 import "./bytes.js";
 import "./crc32c.js";
 import "./gzip.js";
+import "./numcodecs-compressors.js";
+import "./numcodecs-filters.js";
 import "./shuffle.js";
 import "./transpose.js";
+import "./vlen-utf8.js";
 import "./zstd.js";
 import {
   type ArrayToArrayCodec,
@@ -106,7 +109,7 @@ export function createChunkCodec(info: { dataType: DataType; chunkShape: readonl
     throw error;
   }
   const { arrayToArray, arrayToBytes, bytesToBytes } = chain;
-  const length = info.chunkShape.reduce((a, b) => a * b, 1);
+  const length = info.chunkShape.reduce((a, b) => a * b, 1) * elementLanes(info.dataType);
   return {
     async encode(chunk: TypedArray, options: { consume?: boolean } = {}): Promise<Uint8Array> {
       if (!typedArrayMatches(chunk, info.dataType)) {
@@ -131,11 +134,15 @@ export function createChunkCodec(info: { dataType: DataType; chunkShape: readonl
         let owned = options.owned ?? false;
         for (let i = bytesToBytes.length - 1; i >= 0; i--) {
           stage = bytesToBytes[i].name;
-          bytes = await bytesToBytes[i].codec.decode(bytes);
-          owned = true;
+          const input = bytes;
+          bytes = await bytesToBytes[i].codec.decode(bytes, owned);
+          // A decompressor's output is new memory; a stage that hands back (a view of) its input passes ownership on unchanged.
+          owned ||= bytes.buffer !== input.buffer;
         }
         stage = arrayToBytes.name;
-        let array = arrayToBytes.codec.decode(bytes, owned);
+        // A decompressor's output may be one piece of a larger allocation: viewed only when it is all of it.
+        const viewable = owned && (bytesToBytes.length === 0 || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength));
+        let array = arrayToBytes.codec.decode(bytes, viewable);
         for (let i = arrayToArray.length - 1; i >= 0; i--) {
           stage = arrayToArray[i].name;
           array = await arrayToArray[i].codec.decode(array);

@@ -39,7 +39,8 @@ export interface BytesToBytesCodec {
   kind: "bytes_to_bytes";
   /** Must return new memory, never a view of the input. */
   encode(bytes: Uint8Array): Promise<Uint8Array>;
-  decode(bytes: Uint8Array): Promise<Uint8Array>;
+  /** `owned`: nobody else holds `bytes`, so the codec may keep, change or transfer their memory. */
+  decode(bytes: Uint8Array, owned?: boolean): Promise<Uint8Array>;
 }
 
 export type Codec = ArrayToArrayCodec | ArrayToBytesCodec | BytesToBytesCodec;

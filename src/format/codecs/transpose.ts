@@ -3,7 +3,7 @@
  * `chunk.transpose(order)` (encoded axis k is decoded axis order[k]). `"C"` and `"F"` orders,
  * from an early draft of the spec that zarrita still reads, are accepted too.
  */
-import { allocateTypedArray, type TypedArray } from "../dataType.js";
+import { allocateTypedArray, elementLanes, type TypedArray } from "../dataType.js";
 import { type ArrayToArrayCodec, type CodecContext, CodecConfigurationError, registerCodec } from "./registry.js";
 
 function createTransposeCodec(configuration: Record<string, unknown> | undefined, context: CodecContext): ArrayToArrayCodec {
@@ -15,18 +15,19 @@ function createTransposeCodec(configuration: Record<string, unknown> | undefined
   const decodedStrides = order.map((axis) => cStrides[axis]);
   const length = shape.reduce((a, b) => a * b, 1);
   const identity = order.every((axis, k) => axis === k);
+  const lanes = elementLanes(context.dataType);
   return {
     kind: "array_to_array",
     encode(chunk: TypedArray): TypedArray {
       if (identity) return chunk;
       const out = allocateTypedArray(context.dataType, length);
-      permute(chunk, out, encodedShape, decodedStrides, "gather");
+      permute(chunk, out, encodedShape, decodedStrides, "gather", lanes);
       return out;
     },
     decode(chunk: TypedArray): TypedArray {
       if (identity) return chunk;
       const out = allocateTypedArray(context.dataType, length);
-      permute(chunk, out, encodedShape, decodedStrides, "scatter");
+      permute(chunk, out, encodedShape, decodedStrides, "scatter", lanes);
       return out;
     },
     encodedContext(current: CodecContext): CodecContext {
@@ -66,8 +67,8 @@ function stridesOf(shape: readonly number[]): number[] {
  * An unsigned integer view of a chunk's memory and the number of its words per element. Copying
  * words, not values, keeps every bit (a float NaN read into a JS number may lose its payload).
  */
-function wordsOf(chunk: TypedArray): [Uint8Array | Uint16Array | Uint32Array, number] {
-  const itemSize = chunk.BYTES_PER_ELEMENT;
+function wordsOf(chunk: TypedArray, lanes: number): [Uint8Array | Uint16Array | Uint32Array, number] {
+  const itemSize = chunk.BYTES_PER_ELEMENT * lanes;
   const { buffer, byteOffset, byteLength } = chunk;
   if (itemSize === 1) return [new Uint8Array(buffer, byteOffset, byteLength), 1];
   if (itemSize === 2) return [new Uint16Array(buffer, byteOffset, byteLength / 2), 1];
@@ -79,10 +80,10 @@ function wordsOf(chunk: TypedArray): [Uint8Array | Uint16Array | Uint32Array, nu
  * "gather" reads the decoded `src` into the encoded `dst`, "scatter" writes the encoded `src`
  * into the decoded `dst`.
  */
-function permute(src: TypedArray, dst: TypedArray, shape: readonly number[], strides: readonly number[], mode: "gather" | "scatter"): void {
+function permute(src: TypedArray, dst: TypedArray, shape: readonly number[], strides: readonly number[], mode: "gather" | "scatter", lanes: number): void {
   if (shape.some((n) => n === 0)) return;
-  const [from, words] = wordsOf(src);
-  const [to] = wordsOf(dst);
+  const [from, words] = wordsOf(src, lanes);
+  const [to] = wordsOf(dst, lanes);
   const last = shape.length - 1;
   const inner = shape[last];
   const innerStride = strides[last];

@@ -2,8 +2,11 @@
  * gzip work on large chunks in a worker_threads pool sized to the cores. Measured with
  * `npx tsx bench/off-loop.ts` (96 × 1 MiB chunks, 8 in flight, 2 cores): decompression 262 ms in
  * workers vs 343 ms on libuv's thread pool vs 373 ms on the event loop; compression 1181 vs 1285
- * vs 2143 ms. Workers run node:zlib only (no TypeScript), start on first use and never keep the
- * process alive. Buffers go to the worker as copies and come back transferred.
+ * vs 2143 ms. (zstd-napi's synchronous decompression was tried here too and measured slower than
+ * on the event loop, at 1 and 8 MiB chunks: it is ~5× faster than gunzip, so the round trip does
+ * not pay on 2 cores.) Workers run node:zlib only (no TypeScript), start on first use and never keep the
+ * process alive. Buffers come back transferred; they go to the worker transferred too when the
+ * caller gives them up (`transfer`) and they own their whole ArrayBuffer, else as copies.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -25,6 +28,8 @@ parentPort.on("message", ({ id, op, bytes, options }) => {
 /** Chunks below this size are not worth a round trip to a worker. */
 export const WORKER_MIN_BYTES = 256 * 1024;
 
+export type WorkerOp = "gzip" | "gunzip";
+
 type Pending = { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void };
 
 class ZlibWorkerPool {
@@ -35,16 +40,16 @@ class ZlibWorkerPool {
 
   constructor(private readonly size: number) {}
 
-  run(op: "gzip" | "gunzip", bytes: Uint8Array, options: Record<string, number>): Promise<Uint8Array> {
+  run(op: WorkerOp, bytes: Uint8Array, options: Record<string, number>, transfer: boolean): Promise<Uint8Array> {
     const index = this.leastBusy();
     const id = this.nextId++;
-    const copy = bytes.slice();
+    const copy = transfer && ownsWholeBuffer(bytes) ? bytes : bytes.slice();
     const worker = this.workers[index];
     // A worker with work in hand keeps the process alive; an idle one does not.
     if (this.load[index]++ === 0) worker.ref();
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, op, bytes: copy, options }, [copy.buffer]);
+      worker.postMessage({ id, op, bytes: copy, options }, [copy.buffer as ArrayBuffer]);
     }).finally(() => {
       if (--this.load[index] === 0) worker.unref();
     });
@@ -81,8 +86,16 @@ class ZlibWorkerPool {
 
 let pool: ZlibWorkerPool | undefined;
 
-/** gzip or gunzip `bytes` in the shared worker pool. */
-export function zlibInWorker(op: "gzip" | "gunzip", bytes: Uint8Array, options: Record<string, number>): Promise<Uint8Array> {
+/**
+ * gzip or gunzip `bytes` in the shared worker pool. With `transfer` the caller gives `bytes` up:
+ * when they are the whole of their ArrayBuffer it is moved to the worker (and `bytes` detached).
+ */
+export function zlibInWorker(op: WorkerOp, bytes: Uint8Array, options: Record<string, number>, how: { transfer?: boolean } = {}): Promise<Uint8Array> {
   pool ??= new ZlibWorkerPool(Math.max(1, availableParallelism()));
-  return pool.run(op, bytes, options);
+  return pool.run(op, bytes, options, how.transfer ?? false);
+}
+
+/** True when `bytes` is all of a (non-shared) ArrayBuffer: moving that buffer takes nothing from anyone else. */
+function ownsWholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
