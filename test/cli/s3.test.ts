@@ -84,7 +84,7 @@ describe.skipIf(!s3)("dosna on S3", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refusing to delete pool .*backup:: and everything in it without confirmation/);
     expect(notAPool.code).toBe(1);
-    expect(notAPool.stderr).toMatch(/is not a dosna\/Zarr v3 pool: it has no root zarr\.json/);
+    expect(notAPool.stderr).toMatch(/is not a dosna\/Zarr pool: it has no root zarr\.json/);
     await dosnaOk(["rm", "--yes", `s3://${bucket}-b/backup::`], { env });
     expect(await cluster.hasPool(`${bucket}-b/backup`)).toBe(false);
   });
