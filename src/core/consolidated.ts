@@ -47,27 +47,44 @@ async function updateJsonObject(
   throw new ConflictError(`consolidated metadata at "${key}" in ${store.description} kept changing under ${MAX_ATTEMPTS} attempts to update it`);
 }
 
-/** Keep a v2 hierarchy's `.zmetadata` (when it has one) current after node `path` was written (`documents`) or removed (undefined). */
-export async function updateV2Consolidated(store: Store, path: string, documents: V2Documents | undefined, request: RequestOptions): Promise<void> {
-  if (path === "" && documents === undefined) return;
-  const prefix = path === "" ? "" : `${path}/`;
+/** A node written (its v2 documents) or removed (undefined, with everything below it). */
+export interface V2NodeChange {
+  path: string;
+  documents: V2Documents | undefined;
+}
+
+/** Keep a v2 hierarchy's `.zmetadata` (when it has one) current after `changes`, with one conditional update. */
+export async function updateV2Consolidated(store: Store, changes: readonly V2NodeChange[], request: RequestOptions): Promise<void> {
+  const effective = changes.filter((change) => !(change.path === "" && change.documents === undefined));
+  if (effective.length === 0) return;
   await updateJsonObject(
     store,
     V2_CONSOLIDATED_KEY,
     (doc) => {
       const metadata = { ...((doc.metadata as Record<string, unknown> | undefined) ?? {}) };
-      for (const name of Object.keys(metadata)) {
-        const isOwn = name.startsWith(prefix) && !name.slice(prefix.length).includes("/");
-        if ((documents === undefined && name.startsWith(prefix)) || (documents !== undefined && isOwn)) delete metadata[name];
-      }
-      if (documents !== undefined) {
-        metadata[`${prefix}${documents.metadataName}`] = documents.metadata;
-        if (Object.keys(documents.attributes).length > 0) metadata[`${prefix}${V2_ATTRIBUTES_KEY}`] = documents.attributes;
-      }
+      for (const { path, documents } of effective) applyV2Change(metadata, path, documents);
       return { ...doc, metadata };
     },
     request,
   );
+}
+
+function applyV2Change(metadata: Record<string, unknown>, path: string, documents: V2Documents | undefined): void {
+  const prefix = path === "" ? "" : `${path}/`;
+  for (const name of Object.keys(metadata)) {
+    const isOwn = name.startsWith(prefix) && !name.slice(prefix.length).includes("/");
+    if ((documents === undefined && name.startsWith(prefix)) || (documents !== undefined && isOwn)) delete metadata[name];
+  }
+  if (documents !== undefined) {
+    metadata[`${prefix}${documents.metadataName}`] = documents.metadata;
+    if (Object.keys(documents.attributes).length > 0) metadata[`${prefix}${V2_ATTRIBUTES_KEY}`] = documents.attributes;
+  }
+}
+
+/** The entries of `members` (keyed by node path) directly under `parent` ("" or "a/b"). */
+export function directChildren<T>(members: Record<string, T>, parent: string): Array<[string, T]> {
+  const prefix = parent === "" ? "" : `${parent}/`;
+  return Object.entries(members).filter(([path]) => path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes("/"));
 }
 
 /** The members of an inline `consolidated_metadata`, or undefined when the root has none. */
@@ -94,9 +111,7 @@ export class ConsolidatedStore implements Store {
     const bytes = await this.inner.get(ROOT_KEY, undefined, options);
     if (bytes === undefined) return undefined;
     const members = inlineConsolidated(JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>);
-    if (members === undefined) return undefined;
-    const prefix = parent === "" ? "" : `${parent}/`;
-    return Object.entries(members).filter(([path]) => path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes("/"));
+    return members === undefined ? undefined : directChildren(members, parent);
   }
 
   get(key: string, range?: ByteRange, options?: GetOptions): Promise<Uint8Array | undefined> {
@@ -110,22 +125,20 @@ export class ConsolidatedStore implements Store {
   async set(key: string, value: Uint8Array, options: SetOptions = {}): Promise<string> {
     const version = await this.inner.set(key, value, options);
     const path = nonRootNodePath(key);
-    if (path !== undefined) await this.mirror(path, JSON.parse(new TextDecoder().decode(value)) as Record<string, unknown>, options);
+    if (path !== undefined) await this.mirror([[path, JSON.parse(new TextDecoder().decode(value)) as Record<string, unknown>]], options);
     return version;
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<void> {
     await this.inner.delete(key, options);
     const path = nonRootNodePath(key);
-    if (path !== undefined) await this.mirror(path, undefined, options);
+    if (path !== undefined) await this.mirror([[path, undefined]], options);
   }
 
   async deleteMany(keys: string[], options: RequestOptions = {}): Promise<void> {
     await this.inner.deleteMany(keys, options);
-    for (const key of keys) {
-      const path = nonRootNodePath(key);
-      if (path !== undefined) await this.mirror(path, undefined, options);
-    }
+    const removed = keys.map(nonRootNodePath).filter((path): path is string => path !== undefined);
+    if (removed.length > 0) await this.mirror(removed.map((path) => [path, undefined]), options);
   }
 
   list(prefix: string, options?: RequestOptions): AsyncIterable<string> {
@@ -149,18 +162,23 @@ export class ConsolidatedStore implements Store {
     await this.inner.close?.();
   }
 
-  private async mirror(path: string, doc: Record<string, unknown> | undefined, request: RequestOptions): Promise<void> {
+  /** Write each [node path, its zarr.json or undefined for removed] into the root's member, in one conditional update. */
+  private async mirror(changes: Array<[string, Record<string, unknown> | undefined]>, request: RequestOptions): Promise<void> {
     await updateJsonObject(
       this.inner,
       ROOT_KEY,
       (root) => {
         const members = inlineConsolidated(root);
         if (members === undefined) return undefined;
-        const next: Record<string, unknown> = {};
-        for (const [member, value] of Object.entries(members)) {
-          if (member !== path && !(doc === undefined && member.startsWith(`${path}/`))) next[member] = value;
+        let next: Record<string, unknown> = { ...members };
+        for (const [path, doc] of changes) {
+          const kept: Record<string, unknown> = {};
+          for (const [member, value] of Object.entries(next)) {
+            if (member !== path && !(doc === undefined && member.startsWith(`${path}/`))) kept[member] = value;
+          }
+          if (doc !== undefined) kept[path] = withoutConsolidated(doc);
+          next = kept;
         }
-        if (doc !== undefined) next[path] = withoutConsolidated(doc);
         return { ...root, consolidated_metadata: { ...(root.consolidated_metadata as object), metadata: next } };
       },
       { signal: request.signal },

@@ -16,7 +16,6 @@ import { forEachLimited } from "./concurrency.js";
 import { assertWritable, baseName, describeNode, joinPath, type PoolContext } from "./context.js";
 import { resolveCreateOptions, type CreateDatasetOptions } from "./create-options.js";
 import { createDatasetNode, Dataset } from "./dataset.js";
-import { ConsolidatedStore } from "./consolidated.js";
 import { ensureAncestorGroups } from "./hierarchy.js";
 import { readNodeVersioned, updateNodeMetadata } from "./metadata-update.js";
 
@@ -238,7 +237,7 @@ export class Group {
   }
 
   private async children(): Promise<Array<[string, NodeMetadata]>> {
-    const consolidated = this.context.store instanceof ConsolidatedStore ? await this.context.store.childNodes(this.path) : undefined;
+    const consolidated = await this.context.store.childNodes?.(this.path);
     if (consolidated !== undefined) return this.consolidatedChildren(consolidated);
     const prefix = this.path === "" ? "" : `${this.path}/`;
     const listing = await this.context.store.listDir(prefix);

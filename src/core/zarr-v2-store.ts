@@ -35,7 +35,7 @@ import type {
   VersionedBytes,
 } from "../store/store.js";
 import { resolveByteRange } from "../store/ranges.js";
-import { updateV2Consolidated } from "./consolidated.js";
+import { directChildren, updateV2Consolidated, type V2NodeChange } from "./consolidated.js";
 
 const METADATA_NAME = "zarr.json";
 const TOKEN_CACHE_SIZE = 512;
@@ -59,6 +59,8 @@ export class ZarrV2Store implements Store {
   readonly zarrFormat = 2;
   /** What was read or written at each version token this store handed out: an update writes only what changed. */
   private readonly texts = new Map<string, StoredTexts>();
+  /** Whether the hierarchy has a root `.zmetadata`, asked once (as for v3, a pool counts as consolidated if it was when first asked). */
+  private consolidated: Promise<boolean> | undefined;
 
   constructor(readonly inner: Store) {
     this.description = inner.description;
@@ -122,7 +124,7 @@ export class ZarrV2Store implements Store {
       // a create that won its .zarray/.zgroup owns the node: a .zattrs left there is replaced
       attributesVersion = await this.writeAttributes(attributesKey, attributesText, "any", request);
     }
-    await updateV2Consolidated(this.inner, path, documents, request);
+    await this.keepConsolidated([{ path, documents }], request);
     return this.remember(documents.metadataName, metadataVersion, attributesVersion, { metadataName: documents.metadataName, metadata: metadataText, attributes: attributesText });
   }
 
@@ -132,14 +134,25 @@ export class ZarrV2Store implements Store {
     const request = { signal: options.signal };
     const token = options.ifMatch === undefined ? undefined : parseToken(options.ifMatch);
     if (token !== undefined) await this.inner.delete(joinKey(path, token.metadataName), { ...request, ifMatch: token.metadataVersion });
-    await this.inner.deleteMany([joinKey(path, V2_ARRAY_KEY), joinKey(path, V2_GROUP_KEY), joinKey(path, V2_ATTRIBUTES_KEY)], request);
-    await updateV2Consolidated(this.inner, path, undefined, request);
+    await this.inner.deleteMany(nodeObjectKeys(path), request);
+    await this.keepConsolidated([{ path, documents: undefined }], request);
   }
 
   async deleteMany(keys: string[], options: RequestOptions = {}): Promise<void> {
-    const metadata = keys.filter((key) => nodePathOf(key) !== undefined);
-    await this.inner.deleteMany(keys.filter((key) => nodePathOf(key) === undefined), options);
-    for (const key of metadata) await this.delete(key, options);
+    const removed = keys.map(nodePathOf).filter((path): path is string => path !== undefined);
+    await this.inner.deleteMany([...keys.filter((key) => nodePathOf(key) === undefined), ...removed.flatMap(nodeObjectKeys)], options);
+    await this.keepConsolidated(removed.map((path) => ({ path, documents: undefined })), options);
+  }
+
+  /** Listings from the root `.zmetadata`, when the hierarchy has one (one GET, as zarr-python's open_consolidated). */
+  async childNodes(parent: string, options: RequestOptions = {}): Promise<Array<[string, Record<string, unknown>]> | undefined> {
+    if (!(await this.hasConsolidated(options))) return undefined;
+    const bytes = await this.inner.get(V2_CONSOLIDATED_KEY, undefined, options);
+    if (bytes === undefined) return undefined;
+    const where = `"${V2_CONSOLIDATED_KEY}" in ${this.description}`;
+    const metadata = parseObject(bytes, V2_CONSOLIDATED_KEY, this.description).metadata;
+    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) throw new CorruptMetadataError(`invalid Zarr v2 consolidated metadata ${where}: "metadata" is not an object`);
+    return directChildren(v3NodesFromConsolidated(metadata as Record<string, unknown>, where), parent);
   }
 
   async *list(prefix: string, options: RequestOptions = {}): AsyncIterable<string> {
@@ -178,6 +191,22 @@ export class ZarrV2Store implements Store {
     await this.inner.close?.();
   }
 
+  private hasConsolidated(request: RequestOptions): Promise<boolean> {
+    this.consolidated ??= this.inner.get(V2_CONSOLIDATED_KEY, { offset: 0, length: 1 }, { signal: request.signal }).then(
+      (bytes) => bytes !== undefined,
+      (error: unknown) => {
+        this.consolidated = undefined;
+        throw error;
+      },
+    );
+    return this.consolidated;
+  }
+
+  private async keepConsolidated(changes: V2NodeChange[], request: RequestOptions): Promise<void> {
+    if (changes.length > 0 && (await this.hasConsolidated(request))) await updateV2Consolidated(this.inner, changes, request);
+  }
+
+  /** A node's objects. The likely kind is asked first (the root is a group, others mostly arrays), the other only when it is missing. */
   private async readNode(path: string, versioned: boolean, options: RequestOptions): Promise<NodeObjects | undefined> {
     const read = async (name: string) => {
       const key = joinKey(path, name);
@@ -185,11 +214,13 @@ export class ZarrV2Store implements Store {
       const bytes = await this.inner.get(key, undefined, { signal: options.signal });
       return bytes === undefined ? undefined : { bytes, version: "" };
     };
-    const [array, group, attributes] = await Promise.all([read(V2_ARRAY_KEY), read(V2_GROUP_KEY), read(V2_ATTRIBUTES_KEY)]);
-    const metadata = array ?? group;
+    const [likely, other]: Array<NodeObjects["metadataName"]> = path === "" ? [V2_GROUP_KEY, V2_ARRAY_KEY] : [V2_ARRAY_KEY, V2_GROUP_KEY];
+    const [first, attributes] = await Promise.all([read(likely), read(V2_ATTRIBUTES_KEY)]);
+    const metadataName = first !== undefined ? likely : other;
+    const metadata = first ?? (await read(other));
     if (metadata === undefined) return undefined;
     return {
-      metadataName: array !== undefined ? V2_ARRAY_KEY : V2_GROUP_KEY,
+      metadataName,
       metadata: metadata.bytes,
       metadataVersion: metadata.version,
       attributes: attributes?.bytes,
@@ -226,6 +257,33 @@ export class ZarrV2Store implements Store {
     if (this.texts.size > TOKEN_CACHE_SIZE) this.texts.delete(this.texts.keys().next().value!);
     return token;
   }
+}
+
+/** Every stored object of a v2 node's metadata. */
+function nodeObjectKeys(path: string): string[] {
+  return [joinKey(path, V2_ARRAY_KEY), joinKey(path, V2_GROUP_KEY), joinKey(path, V2_ATTRIBUTES_KEY)];
+}
+
+/** The v3 zarr.json documents, keyed by node path, that a `.zmetadata` "metadata" member describes. */
+function v3NodesFromConsolidated(metadata: Record<string, unknown>, where: string): Record<string, Record<string, unknown>> {
+  const nodes: Record<string, Record<string, unknown>> = {};
+  const attributesOf = (path: string): Record<string, unknown> => {
+    const attributes = metadata[joinKey(path, V2_ATTRIBUTES_KEY)];
+    return attributes !== null && typeof attributes === "object" && !Array.isArray(attributes) ? (attributes as Record<string, unknown>) : {};
+  };
+  for (const [name, doc] of Object.entries(metadata)) {
+    const slash = name.lastIndexOf("/");
+    const path = slash < 0 ? "" : name.slice(0, slash);
+    const objectName = name.slice(slash + 1);
+    if (path === "" || (objectName !== V2_ARRAY_KEY && objectName !== V2_GROUP_KEY)) continue;
+    try {
+      nodes[path] = objectName === V2_ARRAY_KEY ? v3ArrayFromV2(doc, attributesOf(path), `"${name}" of ${where}`) : v3GroupFromV2(attributesOf(path));
+    } catch (error) {
+      // a node dosna cannot read is left out of listings, as when listing objects
+      if (!(error instanceof CorruptMetadataError)) throw error;
+    }
+  }
+  return nodes;
 }
 
 /** The node path of a v3 metadata key ("a/b/zarr.json" → "a/b", "zarr.json" → ""), else undefined. */

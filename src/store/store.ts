@@ -112,6 +112,12 @@ export interface Store {
    * then copies the bytes itself).
    */
   copyFrom?(source: Store, sourceKey: string, key: string, options?: RequestOptions): Promise<boolean>;
+  /**
+   * The Zarr v3 zarr.json documents of the nodes directly under `parent` ("" or "a/b"), keyed by
+   * node path, when the store holds them all in one object (consolidated metadata); undefined when
+   * it does not (the caller then lists).
+   */
+  childNodes?(parent: string, options?: RequestOptions): Promise<Array<[string, Record<string, unknown>]> | undefined>;
   close?(): Promise<void>;
 }
 
