@@ -22,7 +22,7 @@ export interface JobSummary {
 export async function listJobs(queue: string, options: { name?: string; limit?: number } = {}): Promise<{ jobs: JobSummary[]; workers: WorkerInfo[] }> {
   const url = checkRedisUrl(queue, "dosna jobs --queue");
   await probeRedis(url);
-  const redis = redisConnection(url);
+  const redis = await redisConnection(url);
   try {
     const name = options.name ?? DEFAULT_QUEUE_NAME;
     const k = keys(name);

@@ -6,11 +6,12 @@
  * returning short. A resubmitted job adds only the tasks not yet done.
  */
 import { hostname } from "node:os";
-import { Queue } from "bullmq";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { AbortedError, ComputeError, QueueError } from "../errors.js";
 import type { QueueEngineSpec } from "../core/engine-spec.js";
 import { DEFAULT_QUEUE_NAME, FINISHED_RETENTION_S, keys, PROTOCOL_VERSION, taskId, WORKER_TTL_MS, workerInfoSchema, type JobSpec, type JobState, type Task, type WorkerInfo } from "./queue-protocol.js";
+import { queueLibraries } from "./queue-libraries.js";
 import { checkRedisUrl, describeRedisError, probeRedis, redactRedisUrl, redisConnection } from "./redis.js";
 import { describeNames } from "./registry.js";
 
@@ -44,7 +45,8 @@ export class QueueClient {
   static async open(spec: QueueEngineSpec): Promise<QueueClient> {
     const url = checkRedisUrl(spec.queue, "engine.queue");
     await probeRedis(url);
-    const connection = redisConnection(url);
+    const connection = await redisConnection(url);
+    const { Queue } = (await queueLibraries()).bullmq;
     const queue = new Queue(spec.name ?? DEFAULT_QUEUE_NAME, { connection });
     // Without a listener BullMQ prints every connection error (e.g. while Redis restarts) to stderr.
     queue.on("error", () => undefined);

@@ -6,10 +6,11 @@
  */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { Worker, UnrecoverableError, type Job } from "bullmq";
+import type { Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { ComputeError, DosnaError, NotFoundError } from "../errors.js";
 import { ABSENT, DEFAULT_QUEUE_NAME, HEARTBEAT_MS, keys, PROTOCOL_VERSION, taskSchema, WORKER_TTL_MS, type Task, type WorkerInfo } from "./queue-protocol.js";
+import { queueLibraries } from "./queue-libraries.js";
 import { checkRedisUrl, probeRedis, redactRedisUrl, redisConnection } from "./redis.js";
 import { PoolOpener } from "./pool-address.js";
 import { findRegisteredFunction, registeredFunctionNames } from "./registry.js";
@@ -45,6 +46,8 @@ export class QueueWorker {
   private readonly opener: PoolOpener;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly shownUrl: string;
+  /** BullMQ's error for a task not to retry (the library is loaded in `start`). */
+  private unrecoverable!: typeof UnrecoverableError;
 
   private constructor(
     private readonly options: QueueWorkerOptions,
@@ -61,12 +64,14 @@ export class QueueWorker {
   static async start(options: QueueWorkerOptions): Promise<QueueWorker> {
     const url = checkRedisUrl(options.queue, "dosna worker --queue");
     await probeRedis(url);
-    const self = new QueueWorker(options, redisConnection(url), undefined);
+    const { Worker, UnrecoverableError } = (await queueLibraries()).bullmq;
+    const self = new QueueWorker(options, await redisConnection(url), undefined);
+    self.unrecoverable = UnrecoverableError;
     await self.beat();
     self.heartbeat = setInterval(() => void self.beat().catch(() => undefined), HEARTBEAT_MS);
     const stall = options.stallTimeoutMs ?? 30_000;
     self.worker = new Worker(self.queueName, (job: Job) => self.process(job), {
-      connection: redisConnection(url),
+      connection: await redisConnection(url),
       concurrency: options.concurrency ?? 1,
       lockDuration: stall,
       stalledInterval: Math.max(1000, Math.floor(stall / 2)),
@@ -115,7 +120,7 @@ export class QueueWorker {
 
   private async process(job: Job): Promise<{ where: string }> {
     const parsed = taskSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`task ${job.id} on queue "${this.queueName}" is not a dosna task: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw new this.unrecoverable(`task ${job.id} on queue "${this.queueName}" is not a dosna task: ${parsed.error.issues[0]?.message}`);
     const task = parsed.data;
     const k = keys(this.queueName);
     const [state, stopped] = await this.redis.hmget(k.job(task.job), "state", "stopped");
@@ -126,7 +131,7 @@ export class QueueWorker {
     } catch (error) {
       const message = error instanceof DosnaError && /\((worker|this process)/.test(error.message) ? error.message : `task ${task.index} of job ${task.job} (${task.kind}) failed on ${this.where}: ${(error as Error).message}`;
       this.log(`failed ${job.id} attempt ${job.attemptsMade + 1}: ${message}`);
-      if (error instanceof ChunkResultError) throw new UnrecoverableError(message);
+      if (error instanceof ChunkResultError) throw new this.unrecoverable(message);
       throw new ComputeError(message, { cause: error });
     }
     await this.redis.multi().sadd(k.done(task.job), task.index).sadd(k.hosts(task.job), `${hostname()}:${process.pid}`).exec();
@@ -136,7 +141,7 @@ export class QueueWorker {
 
   private async onFailed(job: Job | undefined, error: Error): Promise<void> {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final = error instanceof this.unrecoverable || job.attemptsMade >= (job.opts.attempts ?? 1);
     const task = taskSchema.safeParse(job.data);
     if (final && task.success) await this.redis.hsetnx(keys(this.queueName).job(task.data.job), "error", error.message);
   }

@@ -3,7 +3,8 @@
  * connection is probed so that an unreachable server or a wrong password fails at once with a clear
  * error instead of BullMQ retrying forever.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import { queueLibraries } from "./queue-libraries.js";
 import { QueueError, ValidationError } from "../errors.js";
 
 /** The URL with any password (and user) masked, for messages and logs. */
@@ -31,7 +32,8 @@ export function checkRedisUrl(url: unknown, what = "queue"): string {
 }
 
 /** A long-lived connection for BullMQ (commands wait through reconnects). */
-export function redisConnection(url: string, options: RedisOptions = {}): Redis {
+export async function redisConnection(url: string, options: RedisOptions = {}): Promise<Redis> {
+  const { Redis } = (await queueLibraries()).ioredis;
   const client = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...options });
   // Errors are reported through the operations that fail; without a listener ioredis prints them (with the host).
   client.on("error", () => undefined);
@@ -41,6 +43,7 @@ export function redisConnection(url: string, options: RedisOptions = {}): Redis 
 /** Connect once without retries and PING: QueueError naming the (masked) URL when Redis cannot be used. */
 export async function probeRedis(url: string, timeoutMs = 3000): Promise<void> {
   const shown = redactRedisUrl(url);
+  const { Redis } = (await queueLibraries()).ioredis;
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, enableOfflineQueue: false });
   // connect() rejects with "Connection is closed." when retries are off; the socket's own error (ECONNREFUSED, ...) says why.
   let socketError: unknown;

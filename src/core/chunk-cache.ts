@@ -125,7 +125,8 @@ export function withChunkCache(inner: ChunkIO, cache: ChunkCache): ChunkIO {
             tickets.delete(item);
             visit(item, chunk);
           },
-          options,
+          // the cache keeps the chunks it is handed
+          { ...options, visitCopies: false },
         );
       } finally {
         for (const [item, ticket] of tickets) cache.finishRead(keyOf(item.gridIndex), ticket);

@@ -48,6 +48,12 @@ export interface ChunkRunOptions {
   onProgress?: (progress: { done: number; total: number }) => void;
   /** Names the operation in errors ("read of dataset ..."). */
   what: string;
+  /**
+   * For reads: `visit` copies what it needs and keeps no reference to the chunk once it returns, so
+   * the chunk's memory may be reused for the next chunk (fewer fresh megabytes to fault in and
+   * collect). Only a caller that knows this of its visit sets it.
+   */
+  visitCopies?: boolean;
 }
 
 /** What every layout needs to know about the array. */
@@ -182,6 +188,30 @@ export async function runChunkTasks<T>(
   throwIfAborted(options.signal, options.what);
 }
 
+/**
+ * Buffers stored chunks are read into during one multi-chunk read, reused once a chunk is decoded
+ * (or copied out): about njobs of them instead of a fresh one per chunk.
+ */
+class ReadBuffers {
+  private readonly free: Uint8Array[] = [];
+  private largest = 0;
+
+  constructor(private readonly keep: number) {}
+
+  borrow(length: number): Uint8Array {
+    const index = this.free.findIndex((buffer) => buffer.byteLength >= length);
+    if (index >= 0) return this.free.splice(index, 1)[0];
+    // sized for the largest chunk seen, so varying compressed sizes do not keep allocating
+    this.largest = Math.max(this.largest, length);
+    return new Uint8Array(Buffer.allocUnsafeSlow(this.largest).buffer, 0, this.largest);
+  }
+
+  release(buffer: Uint8Array): void {
+    // a buffer transferred to a worker thread is detached (its byteLength is 0): dropped
+    if (buffer.buffer.byteLength > 0 && this.free.length < this.keep) this.free.push(buffer);
+  }
+}
+
 /** Zarr's plain layout: one stored object per chunk. */
 export class ChunkPerObjectIO implements ChunkIO {
   readonly chunkShape: readonly number[];
@@ -200,8 +230,12 @@ export class ChunkPerObjectIO implements ChunkIO {
   }
 
   async readChunks<T extends ChunkRef>(items: readonly T[], visit: (item: T, chunk: TypedArray | undefined) => void, options: ChunkRunOptions): Promise<void> {
+    // Buffers live for this call only: nothing is kept once the read is done.
+    const buffers = items.length > 1 ? new ReadBuffers(Math.max(1, options.njobs)) : undefined;
     await runChunkTasks(items, options, async (item, progressed) => {
-      visit(item, await this.readChunk(item.gridIndex, options.signal));
+      const { chunk, lent } = await this.readChunk(item.gridIndex, options.signal, buffers);
+      visit(item, chunk);
+      if (lent !== undefined && options.visitCopies === true) buffers!.release(lent);
       progressed(1);
     });
   }
@@ -229,11 +263,25 @@ export class ChunkPerObjectIO implements ChunkIO {
     }
   }
 
-  private async readChunk(gridIndex: readonly number[], signal?: AbortSignal): Promise<TypedArray | undefined> {
+  /** The decoded chunk, and the reused buffer it still lies in (when it does), for the caller to release after use. */
+  private async readChunk(gridIndex: readonly number[], signal: AbortSignal | undefined, buffers: ReadBuffers | undefined): Promise<{ chunk: TypedArray | undefined; lent?: Uint8Array }> {
     const key = this.keyOf(gridIndex);
-    const bytes = await this.context.store.get(key, undefined, { signal });
+    let lent: Uint8Array | undefined;
+    const into = buffers === undefined ? undefined : (length: number) => (lent = buffers.borrow(length));
+    const bytes = await this.context.store.get(key, undefined, { signal, into });
+    if (lent !== undefined && bytes?.buffer !== lent.buffer) {
+      buffers!.release(lent);
+      lent = undefined;
+    }
+    if (bytes === undefined) return { chunk: undefined };
     // Stores hand the caller bytes of its own, so an uncompressed chunk can be viewed, not copied.
-    return bytes === undefined ? undefined : this.codec.decode(bytes, key, { owned: true });
+    const chunk = await this.codec.decode(bytes, key, { owned: true });
+    if (lent !== undefined && chunk.buffer !== lent.buffer) {
+      // decoded into new memory: the buffer is free again (unless a codec handed it to a worker)
+      buffers!.release(lent);
+      lent = undefined;
+    }
+    return { chunk, lent };
   }
 
   /**

@@ -188,7 +188,7 @@ export class Dataset {
         else if (fillElement !== undefined) fillSelectionFromElement(fillElement, io.chunkShape, dest, projection);
         else if (fillChunk !== undefined) copyChunkToSelection(fillChunk, io.chunkShape, dest, projection);
       },
-      this.runOptions(options, "read"),
+      { ...this.runOptions(options, "read"), visitCopies: true },
     );
     return ndarray(out as never, valueShapeOf(this.dtype, sel.outputShape)) as NdArray<TypedArray>;
   }

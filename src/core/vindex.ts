@@ -72,7 +72,7 @@ export async function readPoints(access: PointAccess, selection: PointSelection,
       if (chunk === undefined && outputIsFill) return;
       copyChunkToPoints(chunk ?? io.fill.chunk(), chunkElements, out, plan);
     },
-    access.runOptions(options, "pointwise read"),
+    { ...access.runOptions(options, "pointwise read"), visitCopies: true },
   );
   return ndarray(out as never, valueShapeOf(access.dtype, points.outputShape)) as NdArray<TypedArray>;
 }

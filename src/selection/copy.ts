@@ -160,12 +160,39 @@ function mergeContiguousLoops(loops: Loop[]): Loop[] {
 /** Below this many elements a plain loop beats creating a subarray for TypedArray.set. */
 const MIN_BULK_COPY = 32;
 
+/**
+ * Contiguous runs up to this many bytes are copied as 32-bit words through Int32Array views of both
+ * buffers: one monomorphic loop for every data type, and no subarray object per run (which is what
+ * costs most in a row-by-row copy). Longer runs go to TypedArray.set (memcpy).
+ */
+const MAX_WORD_COPY_BYTES = 4096;
+
+/** Both operands as 32-bit words, and how many words one entry is (0.25 to 2), when their bytes allow it. */
+interface WordViews {
+  src: Int32Array;
+  dst: Int32Array;
+  wordsPerEntry: number;
+}
+
+function wordViewsOf(src: ElementArray, dst: ElementArray): WordViews | undefined {
+  if (!ArrayBuffer.isView(src) || !ArrayBuffer.isView(dst)) return undefined; // string chunks
+  const bytes = (src as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  if (src.byteOffset % 4 !== 0 || dst.byteOffset % 4 !== 0) return undefined;
+  return {
+    src: new Int32Array(src.buffer, src.byteOffset, src.byteLength >> 2),
+    dst: new Int32Array(dst.buffer, dst.byteOffset, dst.byteLength >> 2),
+    wordsPerEntry: bytes / 4,
+  };
+}
+
 function runLoops(plan: LoopPlan, src: ElementArray, dst: ElementArray): void {
   const { loops } = plan;
   if (loops.length === 0) {
     dst[plan.dstBase] = src[plan.srcBase];
     return;
   }
+  const innermost = loops[loops.length - 1];
+  const words = innermost.srcOffsets === null && innermost.srcStep === 1 && innermost.dstStep === 1 && innermost.count >= MIN_BULK_COPY ? wordViewsOf(src, dst) : undefined;
   const outerCount = loops.length - 1;
   const inner = loops[outerCount];
   const counters = new Array<number>(outerCount).fill(0);
@@ -183,7 +210,7 @@ function runLoops(plan: LoopPlan, src: ElementArray, dst: ElementArray): void {
         d += loop.dstOffsets![i];
       }
     }
-    copyInnermost(inner, src, s, dst, d);
+    if (words === undefined || !copyWords(words, s, d, inner.count)) copyInnermost(inner, src, s, dst, d);
     let k = outerCount - 1;
     for (; k >= 0; k--) {
       if (++counters[k] < loops[k].count) break;
@@ -191,6 +218,18 @@ function runLoops(plan: LoopPlan, src: ElementArray, dst: ElementArray): void {
     }
     if (k < 0) return;
   }
+}
+
+/** Copy `count` contiguous entries as words; false when the run is not whole aligned words or is long enough for memcpy. */
+function copyWords(words: WordViews, s: number, d: number, count: number): boolean {
+  const n = count * words.wordsPerEntry;
+  const from = s * words.wordsPerEntry;
+  const to = d * words.wordsPerEntry;
+  if (n > MAX_WORD_COPY_BYTES / 4 || n % 1 !== 0 || from % 1 !== 0 || to % 1 !== 0) return false;
+  const source = words.src;
+  const target = words.dst;
+  for (let i = 0; i < n; i++) target[to + i] = source[from + i];
+  return true;
 }
 
 function copyInnermost(loop: Loop, src: ElementArray, s: number, dst: ElementArray, d: number): void {

@@ -118,8 +118,10 @@ function conditionHolds(condition: WriteCondition, current: BigIntStats | undefi
  * so callers may view, keep or transfer it). The buffer is not zeroed first: every byte returned
  * has been read into it.
  */
-async function readFully(handle: fs.FileHandle, start: number, end: number): Promise<Uint8Array> {
-  const bytes = uninitializedBytes(end - start);
+async function readFully(handle: fs.FileHandle, start: number, end: number, into?: (length: number) => Uint8Array): Promise<Uint8Array> {
+  const length = end - start;
+  const offered = into?.(length);
+  const bytes = offered !== undefined && offered.byteLength >= length ? offered.subarray(0, length) : uninitializedBytes(length);
   let filled = 0;
   while (filled < bytes.length) {
     const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, start + filled);
@@ -182,7 +184,7 @@ export class FileSystemStore implements Store {
     const { handle, stats, filePath } = opened;
     try {
       const { start, end } = resolveByteRange(range, Number(stats.size));
-      return await readFully(handle, start, end);
+      return await readFully(handle, start, end, options.into);
     } catch (error) {
       throw storageError(operation, filePath, error);
     } finally {

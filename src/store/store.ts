@@ -32,6 +32,12 @@ export interface RequestOptions {
 export interface GetOptions extends RequestOptions {
   /** Read only if the object is still at this version: PreconditionFailedError otherwise (also when it is gone). */
   ifMatch?: string;
+  /**
+   * A hint: a buffer of at least `length` bytes the store may read the object into, returning a
+   * view of it instead of new memory (the filesystem store does; others may ignore it). Lets a
+   * reader of many objects reuse a few buffers. A store that uses it keeps no reference to it.
+   */
+  into?: (length: number) => Uint8Array;
 }
 
 export interface GetVersionedOptions extends RequestOptions {
