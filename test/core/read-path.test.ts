@@ -164,40 +164,48 @@ describe("fs store reads", () => {
   });
 });
 
-describe("reads of many chunks through reused buffers (fs)", () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "dosna-read-reuse-"));
-  });
-  afterAll(() => rm(root, { recursive: true, force: true }));
-
-  // 40 chunks of distinct content, read 3 at a time: a buffer reused before its chunk was copied
-  // out (or while a cache or caller still held it) would show another chunk's values.
-  const shape = [40, 6];
-  const values = Float64Array.from({ length: 240 }, (_, i) => i * 1.5 - 17);
-  const expectedRows = (from: number, to: number) => Array.from(values.subarray(from * 6, to * 6));
-
-  for (const compression of [undefined, "gzip", "zstd"] as const) {
-    it(`${compression ?? "uncompressed"}: every chunk reads right, also from the chunk cache and in one-chunk reads kept by the caller`, async () => {
-      const pool = await dn.Pool.initialise(new dn.FileSystemStore(join(root, compression ?? "raw")), { name: "reuse" });
-      const ds = await pool.createDataset("d", { shape, dtype: "float64", chunks: [1, 6], compression, data: values });
-      const whole = await ds.get(undefined, { njobs: 3 });
-      expect(Array.from(whole.data as Float64Array)).toEqual(Array.from(values));
-      expect(Array.from((await ds.get("::-3", { njobs: 3 })).data as Float64Array)).toEqual(
-        Array.from({ length: 14 }, (_, k) => 39 - 3 * k).flatMap((r) => expectedRows(r, r + 1)),
-      );
-      const points = await ds.vindex.get([[39, 0, 20, 7], [5, 0, 3, 1]], { njobs: 3 });
-      expect(Array.from(points.data as Float64Array)).toEqual([values[39 * 6 + 5], values[0], values[20 * 6 + 3], values[7 * 6 + 1]]);
-      ds.setChunkCache(1 << 20);
-      await ds.get(undefined, { njobs: 3 });
-      const chunks = await Promise.all(Array.from({ length: 40 }, (_, r) => ds.readChunk([r, 0])));
-      await ds.get("10:30", { njobs: 3 });
-      for (let r = 0; r < 40; r++) expect(Array.from(chunks[r]! as Float64Array), `chunk ${r}`).toEqual(expectedRows(r, r + 1));
-      expect(Array.from((await ds.get(undefined, { njobs: 3 })).data as Float64Array)).toEqual(Array.from(values));
-      expect(ds.chunkCache!.hits).toBeGreaterThan(0);
+for (const kind of backendKinds) {
+  describe(`reads of many chunks through reused buffers on ${kind.name}`, () => {
+    let fixture: ClusterFixture;
+    let poolName: string;
+    beforeAll(async () => {
+      fixture = await kind.make();
+      poolName = uniquePoolName("read-reuse");
+      await fixture.cluster.createPool(poolName);
     });
-  }
-});
+    afterAll(async () => {
+      await fixture.cluster.deletePool(poolName).catch(() => undefined);
+      await fixture.cleanup();
+    });
+
+    // 40 chunks of distinct content, read 3 at a time: a buffer reused before its chunk was copied
+    // out (or while a cache or caller still held it) would show another chunk's values.
+    const shape = [40, 6];
+    const values = Float64Array.from({ length: 240 }, (_, i) => i * 1.5 - 17);
+    const expectedRows = (from: number, to: number) => Array.from(values.subarray(from * 6, to * 6));
+
+    for (const compression of [undefined, "gzip", "zstd"] as const) {
+      it(`${compression ?? "uncompressed"}: every chunk reads right, also from the chunk cache and in one-chunk reads kept by the caller`, async () => {
+        const pool = await fixture.cluster.getPool(poolName);
+        const ds = await pool.createDataset(compression ?? "raw", { shape, dtype: "float64", chunks: [1, 6], compression, data: values });
+        const whole = await ds.get(undefined, { njobs: 3 });
+        expect(Array.from(whole.data as Float64Array)).toEqual(Array.from(values));
+        expect(Array.from((await ds.get("::-3", { njobs: 3 })).data as Float64Array)).toEqual(
+          Array.from({ length: 14 }, (_, k) => 39 - 3 * k).flatMap((r) => expectedRows(r, r + 1)),
+        );
+        const points = await ds.vindex.get([[39, 0, 20, 7], [5, 0, 3, 1]], { njobs: 3 });
+        expect(Array.from(points.data as Float64Array)).toEqual([values[39 * 6 + 5], values[0], values[20 * 6 + 3], values[7 * 6 + 1]]);
+        ds.setChunkCache(1 << 20);
+        await ds.get(undefined, { njobs: 3 });
+        const chunks = await Promise.all(Array.from({ length: 40 }, (_, r) => ds.readChunk([r, 0])));
+        await ds.get("10:30", { njobs: 3 });
+        for (let r = 0; r < 40; r++) expect(Array.from(chunks[r]! as Float64Array), `chunk ${r}`).toEqual(expectedRows(r, r + 1));
+        expect(Array.from((await ds.get(undefined, { njobs: 3 })).data as Float64Array)).toEqual(Array.from(values));
+        expect(ds.chunkCache!.hits).toBeGreaterThan(0);
+      });
+    }
+  });
+}
 
 /** A non-zero fill value for each data type (and what one element of the read output holds). */
 function fillFor(dtype: DataType): { fillValue: unknown; element: unknown[] } | undefined {

@@ -68,7 +68,7 @@ export class AwsTransport implements S3Transport {
     });
   }
 
-  async getObject(bucket: string, key: string, { range, ifMatch }: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
+  async getObject(bucket: string, key: string, { range, ifMatch, into }: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
     const response = await this.client.send(
       withProgress(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range === undefined ? undefined : rangeHeader(range), IfMatch: ifMatch }), attempt),
       { abortSignal: attempt.signal },
@@ -78,7 +78,7 @@ export class AwsTransport implements S3Transport {
     if (!response.Body) return { bytes: new Uint8Array(0), etag, writeId };
     // Read here rather than with transformToByteArray, so that every chunk restarts the idle timeout.
     const body = response.Body as unknown as AsyncIterable<Uint8Array> & { destroy?: (error?: Error) => void };
-    return { bytes: await readBody(body, response.ContentLength, attempt.progress, attempt.signal), etag, writeId };
+    return { bytes: await readBody(body, response.ContentLength, attempt.progress, attempt.signal, into), etag, writeId };
   }
 
   async putObject(bucket: string, key: string, body: Uint8Array, { condition, writeId }: PutRequest, attempt: Attempt): Promise<string> {

@@ -43,14 +43,19 @@ export async function readBody(
   contentLength: number | undefined,
   progress: () => void,
   signal: AbortSignal,
+  into?: (length: number) => Uint8Array,
 ): Promise<Uint8Array> {
   const onAbort = () => body.destroy?.(signal.reason instanceof Error ? signal.reason : undefined);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     if (contentLength !== undefined && Number.isSafeInteger(contentLength) && contentLength >= 0) {
-      const out = new Uint8Array(contentLength);
+      // The caller's buffer when it offers one (GetOptions.into), else new unzeroed memory: every byte is overwritten.
+      const offered = into?.(contentLength);
+      const out = offered !== undefined && offered.byteLength >= contentLength ? offered.subarray(0, contentLength) : new Uint8Array(Buffer.allocUnsafeSlow(contentLength).buffer, 0, contentLength);
       let offset = 0;
       for await (const chunk of body) {
+        // an abandoned attempt writes nothing more into memory a retry may be using
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
         progress();
         if (offset + chunk.length > contentLength) return Buffer.concat([out.subarray(0, offset), chunk]);
         out.set(chunk, offset);

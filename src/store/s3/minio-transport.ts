@@ -95,14 +95,14 @@ export class MinioTransport implements S3Transport {
     }
   }
 
-  async getObject(bucket: string, key: string, { range, ifMatch }: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
+  async getObject(bucket: string, key: string, { range, ifMatch, into }: GetRequest, attempt: Attempt): Promise<ObjectBytes> {
     const headers: Record<string, string> = {};
     if (range) headers.range = "suffix" in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end === undefined ? "" : range.end - 1}`;
     if (ifMatch !== undefined) headers["if-match"] = ifMatch;
     return this.call(attempt, async (client) => {
       const response = await client.makeRequestAsync({ method: "GET", bucketName: bucket, objectName: key, headers }, "", [200, 206]);
       const length = response.headers["content-length"];
-      const bytes = await readBody(response, length === undefined ? undefined : Number(length), attempt.progress, attempt.signal);
+      const bytes = await readBody(response, length === undefined ? undefined : Number(length), attempt.progress, attempt.signal, into);
       const writeId = response.headers[WRITE_ID_HEADER];
       return { bytes, etag: unquoteETag(response.headers.etag), writeId: typeof writeId === "string" ? writeId : undefined };
     });

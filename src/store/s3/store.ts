@@ -91,7 +91,7 @@ export class S3Store implements Store {
     validateKey(key);
     if (range) validateByteRange(range, key);
     if (options.ifMatch !== undefined) writeConditionOf(key, { ifMatch: options.ifMatch }); // validates the token
-    return (await this.read(key, range, options.ifMatch, options.signal))?.bytes;
+    return (await this.read(key, range, options.ifMatch, options.signal, options.into))?.bytes;
   }
 
   async getVersioned(key: string, options: GetVersionedOptions = {}): Promise<VersionedBytes | undefined> {
@@ -257,14 +257,14 @@ export class S3Store implements Store {
   }
 
   /** The object or a range of it, with the whole object's ETag; `ifMatch`: only at that version. */
-  private async read(key: string, range: ByteRange | undefined, ifMatch: string | undefined, signal: AbortSignal | undefined): Promise<ObjectBytes | undefined> {
+  private async read(key: string, range: ByteRange | undefined, ifMatch: string | undefined, signal: AbortSignal | undefined, into?: (length: number) => Uint8Array): Promise<ObjectBytes | undefined> {
     const transportRange = toTransportRange(range);
     // S3 cannot ask for zero bytes: one byte says whether (and at which version) the object exists.
     if (transportRange === "empty") {
       const object = await this.fetch(key, { start: 0, end: 1 }, ifMatch, signal);
       return object && { ...object, bytes: new Uint8Array(0) };
     }
-    return this.fetch(key, transportRange, ifMatch, signal);
+    return this.fetch(key, transportRange, ifMatch, signal, into);
   }
 
   /**
@@ -272,7 +272,7 @@ export class S3Store implements Store {
    * `ifMatch` the server is asked for that version (If-Match) and the answer's ETag is checked as
    * well, for servers that ignore the header: PreconditionFailedError if it changed or is gone.
    */
-  private async fetch(key: string, range: TransportRange | undefined, ifMatch: string | undefined, signal: AbortSignal | undefined): Promise<ObjectBytes | undefined> {
+  private async fetch(key: string, range: TransportRange | undefined, ifMatch: string | undefined, signal: AbortSignal | undefined, into?: (length: number) => Uint8Array): Promise<ObjectBytes | undefined> {
     const stale = () => new PreconditionFailedError(staleReadMessage(key, ifMatch ?? "", this.description));
     let object: ObjectBytes | undefined;
     try {
@@ -281,7 +281,7 @@ export class S3Store implements Store {
         this.policy,
         `GET ${this.describeKey(key)}`,
         signal,
-        (attempt) => this.transport.getObject(this.bucket, this.base + key, { range, ifMatch }, attempt),
+        (attempt) => this.transport.getObject(this.bucket, this.base + key, { range, ifMatch, into }, attempt),
         new Set(["no-such-key", "invalid-range", "no-such-bucket", ...(ifMatch === undefined ? [] : (["precondition-failed"] as const))]),
       );
     } catch (error) {

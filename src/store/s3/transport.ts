@@ -36,6 +36,8 @@ export interface GetRequest {
   range?: TransportRange;
   /** If-Match: <etag>: the server answers 412 if the object is at another version. */
   ifMatch?: string;
+  /** A buffer to read the body into (GetOptions.into). */
+  into?: (length: number) => Uint8Array;
 }
 
 export interface PutRequest {
