@@ -49,7 +49,7 @@ import { retryOnConflict } from "./optimistic.js";
 import { assertWritable, baseName, describeNode, type PoolContext } from "./context.js";
 import { parseChunkGridIndex } from "./chunk-keys.js";
 import type { EngineSpec } from "./engine-spec.js";
-import { product, sameShape, toNdArray, toStridedSource, valueShapeOf, type ArrayInput, type NestedArray, type WritableValue } from "./values.js";
+import { product, sameShape, toNdArray, toStridedSource, valueShapeOf, type ArrayInput, type NestedArray, type StridedSource, type WritableValue } from "./values.js";
 import { chunksTouchedByPoints, PointIndexer, readPoints, writePoints, type PointAccess } from "./vindex.js";
 
 export interface OperationOptions {
@@ -291,7 +291,9 @@ export class Dataset {
     if (!Number.isInteger(given) || given < -this.ndim || given >= this.ndim) throw new ValidationError(`append to ${this.describe}: axis must be an integer in [${-this.ndim}, ${this.ndim - 1}], got ${JSON.stringify(options.axis)}`);
     const axis = given < 0 ? given + this.ndim : given;
     const others = this.info.shape.filter((_, a) => a !== axis);
-    const sliceSize = others.reduce((a, b) => a * b, 1);
+    // a complex element is 2 typed-array entries, and an ndarray of them has a last axis of 2
+    const lanes = elementLanes(this.dtype);
+    const sliceSize = others.reduce((a, b) => a * b, 1) * lanes;
     let array: NdArray<TypedArray>;
     if (isTypedArrayInput(data)) {
       const length = (data as { length: number }).length;
@@ -299,7 +301,7 @@ export class Dataset {
       array = toNdArray(data, this.dtype, what, this.info.shape.map((n, a) => (a === axis ? length / sliceSize : n)));
     } else {
       array = toNdArray(data, this.dtype, what);
-      if (array.shape.length === this.ndim - 1) {
+      if (array.shape.length - (lanes - 1) === this.ndim - 1) {
         // One slice: a length-1 axis inserted at `axis`.
         const shape = [...array.shape];
         const stride = [...array.stride];
@@ -308,15 +310,16 @@ export class Dataset {
         array = ndarray(array.data as never, shape, stride, array.offset) as NdArray<TypedArray>;
       }
     }
-    if (array.shape.length !== this.ndim || array.shape.some((n, a) => a !== axis && n !== this.info.shape[a])) {
-      throw new ShapeError(`${what}: its shape [${array.shape}] does not fit [${this.info.shape.map((n, a) => (a === axis ? "n" : n))}] (appending along axis ${axis})`);
+    const elementShape = lanes === 1 ? array.shape : array.shape.slice(0, -1);
+    if (elementShape.length !== this.ndim || elementShape.some((n, a) => a !== axis && n !== this.info.shape[a])) {
+      throw new ShapeError(`${what}: its shape [${elementShape}] does not fit [${this.info.shape.map((n, a) => (a === axis ? "n" : n))}] (appending along axis ${axis})`);
     }
-    const count = array.shape[axis];
+    const count = elementShape[axis];
     const key = metadataKey(this.path);
     const start = await retryOnConflict(`append to ${this.describe}`, key, this.context.conflicts, options.signal, async () => {
       const { node, version } = await readNodeVersioned(this.context, this.path, "array", this.describe, options);
       const old = node.info.shape;
-      if (old.some((n, a) => a !== axis && n !== array.shape[a])) throw new ShapeError(`${what}: another writer changed the shape to [${old}], which [${array.shape}] no longer fits`);
+      if (old.some((n, a) => a !== axis && n !== elementShape[a])) throw new ShapeError(`${what}: another writer changed the shape to [${old}], which [${elementShape}] no longer fits`);
       const next = { ...node.info, shape: old.map((n, a) => (a === axis ? n + count : n)) };
       await this.context.store.set(key, encodeMetadata(arrayMetadataJson(next)), { ifMatch: version, signal: options.signal });
       this.adopt(next);
@@ -434,13 +437,13 @@ export class Dataset {
       const region = chunkRegion(objectIndex, this.info.chunkShape, this.info.shape);
       const data = await this.get(region, { signal: options.signal, njobs: 1 });
       const origin = objectIndex.map((g, a) => (g * this.info.chunkShape[a]) / this.io.chunkShape[a]);
-      for (const { lo, shape } of chunkPieces(data.shape, this.io.chunkShape)) {
+      for (const { lo, shape } of chunkPieces(data.shape.slice(0, this.ndim), this.io.chunkShape)) {
         const view = data.lo(...lo).hi(...shape);
-        const input = ndarray(allocateTypedArray(this.dtype, product(shape)) as never, shape) as NdArray<TypedArray>;
+        const input = ndarray(allocateTypedArray(this.dtype, product(shape)) as never, valueShapeOf(this.dtype, shape)) as NdArray<TypedArray>;
         ops.assign(input, view);
         const gridIndex = lo.map((l, a) => origin[a] + l / this.io.chunkShape[a]);
         const result = toStridedSource(await fn(input, gridIndex), this.dtype, shape, what);
-        ops.assign(view, ndarray(result.data as never, shape, result.strides, result.offset));
+        ops.assign(view, sourceView(result, this.dtype, shape));
       }
       await target.set(region, data, { signal: options.signal, njobs: 1 });
     });
@@ -706,11 +709,17 @@ async function applyInChunk(
   what: string,
 ): Promise<void> {
   const inBounds = gridIndex.map((g, axis) => Math.min(chunkShape[axis], shape[axis] - g * chunkShape[axis]));
-  const view = (ndarray(chunk as never, [...chunkShape]) as NdArray<TypedArray>).hi(...inBounds);
-  const input = ndarray(allocateTypedArray(dtype, product(inBounds)) as never, inBounds) as NdArray<TypedArray>;
+  const view = (ndarray(chunk as never, valueShapeOf(dtype, chunkShape)) as NdArray<TypedArray>).hi(...inBounds);
+  const input = ndarray(allocateTypedArray(dtype, product(inBounds)) as never, valueShapeOf(dtype, inBounds)) as NdArray<TypedArray>;
   ops.assign(input, view);
   const result = toStridedSource(await fn(input, gridIndex), dtype, inBounds, what);
-  ops.assign(view, ndarray(result.data as never, inBounds, result.strides, result.offset));
+  ops.assign(view, sourceView(result, dtype, inBounds));
+}
+
+/** An ndarray over a write source of element shape `shape` (a complex element's [re, im] as a last axis of 2, adjacent entries). */
+function sourceView(source: StridedSource, dtype: DataType, shape: readonly number[]): NdArray<TypedArray> {
+  const strides = elementLanes(dtype) === 2 ? [...source.strides, 1] : source.strides;
+  return ndarray(source.data as never, valueShapeOf(dtype, shape), strides, source.offset) as NdArray<TypedArray>;
 }
 
 /** A plain function as given; a name is run by compute/, which replaces map/apply when dosna is imported from its entry point. */
