@@ -45,15 +45,17 @@ export function checkChunkResult(result: unknown, shape: readonly number[], dtyp
   if (typeof result === "number" || typeof result === "bigint" || typeof result === "boolean") return;
   const expected = `${dtype} of shape [${shape}]`;
   const Expected = typedArrayConstructorFor(dtype);
+  // float16 values also come as float32 (what runtimes without Float16Array hold them in)
+  const isExpected = (data: unknown) => data instanceof Expected || (dtype === "float16" && data instanceof Float32Array);
   if (ArrayBuffer.isView(result) && !(result instanceof DataView)) {
     const length = shape.reduce((a, b) => a * b, 1);
-    if (!(result instanceof Expected)) throw new ChunkResultError(`${what()} returned a ${describeTyped(result as TypedArray)}: expected ${expected}`);
+    if (!isExpected(result)) throw new ChunkResultError(`${what()} returned a ${describeTyped(result as TypedArray)}: expected ${expected}`);
     if ((result as TypedArray).length !== length) throw new ChunkResultError(`${what()} returned ${(result as TypedArray).length} elements: expected ${expected} (${length} elements)`);
     return;
   }
   if (isNdArray(result)) {
     const got = `${ArrayBuffer.isView(result.data) ? describeTyped(result.data as TypedArray) : "array"} of shape [${result.shape}]`;
-    if (!(result.data instanceof Expected) || result.shape.length !== shape.length || result.shape.some((n, a) => n !== shape[a])) {
+    if (!isExpected(result.data) || result.shape.length !== shape.length || result.shape.some((n, a) => n !== shape[a])) {
       throw new ChunkResultError(`${what()} returned ${got}: expected ${expected}`);
     }
     return;

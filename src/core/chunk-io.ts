@@ -16,6 +16,7 @@ import {
   type ArrayInfo,
   chunkKey,
   type ChunkCodec,
+  allElementsEqual,
   fillElements,
   isZeroFillValue,
   createChunkCodec,
@@ -153,7 +154,7 @@ export class ChunkFill {
    */
   isAllFill(chunk: TypedArray): boolean {
     const fill = this.chunk();
-    if (!ArrayBuffer.isView(chunk)) return (chunk as unknown as string[]).every((s) => s === (fill as unknown as string[])[0]); // string chunks
+    if (!ArrayBuffer.isView(chunk)) return allElementsEqual(chunk, (fill as unknown as Array<string | Uint8Array>)[0]); // string and bytes chunks
     if (chunk.byteLength !== fill.byteLength) return false;
     if (bytesOf(chunk).equals(bytesOf(fill))) return true;
     const first = (fill as unknown as ArrayLike<number | bigint>)[0];

@@ -21,8 +21,8 @@ import { elementShapeOf, isNdArray, isTypedArray, sameShape, toNdArray, type Arr
 import { njobsSchema, parseWith } from "./validate.js";
 
 const isComplexPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number");
-const scalarSchema = z.custom<FillValue>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" || typeof v === "string" || isComplexPair(v), {
-  message: "expected a number, bigint or boolean ([re, im] for a complex data type, a string for string)",
+const scalarSchema = z.custom<FillValue>((v) => typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" || typeof v === "string" || v instanceof Uint8Array || isComplexPair(v), {
+  message: "expected a number, bigint or boolean ([re, im] for a complex data type, a string for string, a Uint8Array for bytes)",
 });
 
 export const createDatasetSchema = z

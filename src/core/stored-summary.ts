@@ -9,6 +9,7 @@ import pLimit from "p-limit";
 import { FileSystemStore, MemoryStore } from "../store/index.js";
 import type { Store } from "../store/store.js";
 import type { Dataset } from "./dataset.js";
+import { decodedBytesPerElement } from "../format/index.js";
 
 export interface StoredSummary {
   storedChunks: number;
@@ -29,7 +30,7 @@ export async function storedSummary(dataset: Dataset, signal?: AbortSignal, know
 }
 
 function itemSize(dataset: Dataset): number {
-  return { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8, float16: 4, complex64: 8, complex128: 16, string: 8 }[dataset.dtype];
+  return decodedBytesPerElement(dataset.dtype);
 }
 
 /** Total size of the objects under `prefix` (except `exclude`), or undefined for stores without cheap sizes. */

@@ -8,6 +8,8 @@ import {
   allocateTypedArray,
   coerceScalar,
   StringArray,
+  BytesArray,
+  copyBytes,
   complexPartType,
   isComplexType,
   convertArray,
@@ -39,7 +41,16 @@ export interface StringNdArrayLike {
   stride: number[];
   offset: number;
 }
-export type WritableValue = ArrayInput | NestedArray | Scalar | string | NestedStrings | StringNdArrayLike;
+/** Elements for a `bytes` dataset: nested JS arrays of Uint8Array (Node Buffers too). */
+export type NestedBytes = ReadonlyArray<Uint8Array | NestedBytes>;
+/** An ndarray over byte strings (a JS array of Uint8Array, or what a bytes dataset's `get` returns). */
+export interface BytesNdArrayLike {
+  data: ArrayLike<Uint8Array>;
+  shape: number[];
+  stride: number[];
+  offset: number;
+}
+export type WritableValue = ArrayInput | NestedArray | Scalar | string | NestedStrings | StringNdArrayLike | NestedBytes | BytesNdArrayLike;
 
 export interface StridedSource {
   data: TypedArray;
@@ -89,6 +100,7 @@ export function flattenNested(value: NestedArray, what: string, dtype?: DataType
   const walk = (node: unknown, depth: number): void => {
     if (depth === shape.length) {
       if (typeof node === "string") throw new DtypeError(`${what}: cannot store a string (${JSON.stringify(node)}) in data type ${dtype ?? "that holds numbers"}`);
+      if (node instanceof Uint8Array) throw new DtypeError(`${what}: cannot store bytes (a ${node.constructor.name} element) in data type ${dtype ?? "that holds numbers"}`);
       if (!isScalar(node)) throw new ShapeError(`${what}: nested array is not rectangular (expected shape [${shape}])`);
       flat.push(node);
       return;
@@ -174,9 +186,11 @@ export function elementShapeOf(dtype: DataType, valueShape: readonly number[], w
  * types the result has a last axis of length 2 over the interleaved [re, im] parts; a typed array
  * input is taken as interleaved parts, and `shape` (if given) counts elements.
  */
-export function toNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+export function toNdArray(value: ArrayInput | NestedArray | NestedStrings | NestedBytes, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
   if (dtype === "string") return toStringNdArray(value, what, shape);
+  if (dtype === "bytes") return toBytesNdArray(value, what, shape);
   if (isStringInput(value)) throw new DtypeError(`${what}: cannot store strings in data type ${dtype}`);
+  if (isBytesInput(value)) throw new DtypeError(`${what}: cannot store bytes in data type ${dtype}`);
   if (isComplexType(dtype)) {
     const parts = isTypedArray(value) && !shape ? [Math.floor(value.length / 2), 2] : shape && valueShapeOf(dtype, shape);
     const array = toRealNdArray(value, complexPartType(dtype), what, parts);
@@ -186,7 +200,7 @@ export function toNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype
   return toRealNdArray(value, dtype, what, shape);
 }
 
-function toRealNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+function toRealNdArray(value: ArrayInput | NestedArray | NestedStrings | NestedBytes, dtype: DataType, what: string, shape?: readonly number[]): NdArray<TypedArray> {
   if (isNdArray(value)) {
     if (dataTypeOfTypedArray(value.data) === dtype) return ndarray(plainView(value.data as TypedArray, dtype) as never, value.shape.slice(), value.stride.slice(), value.offset) as NdArray<TypedArray>;
     return ndarray(materialise(value, dtype, what) as never, value.shape.slice()) as NdArray<TypedArray>;
@@ -212,6 +226,7 @@ function toRealNdArray(value: ArrayInput | NestedArray | NestedStrings, dtype: D
  */
 export function toStridedSource(value: WritableValue, dtype: DataType, outputShape: readonly number[], what: string): StridedSource {
   if (dtype === "string") return toStringSource(value, outputShape, what);
+  if (dtype === "bytes") return toBytesSource(value, outputShape, what);
   if (typeof value === "string") throw new DtypeError(`${what}: cannot store a string (${JSON.stringify(value)}) in data type ${dtype}`);
   if (isComplexType(dtype)) return toComplexSource(value, dtype, outputShape, what);
   if (isScalar(value)) {
@@ -299,6 +314,73 @@ function toStringSource(value: WritableValue, outputShape: readonly number[], wh
     return { data: StringArray.fromStrings([value]) as unknown as TypedArray, offset: 0, strides: outputShape.map(() => 0) };
   }
   const array = toStringNdArray(value, what);
+  const broadcast = broadcastStrides(array.shape, outputShape, what);
+  const lead = outputShape.length - array.shape.length;
+  const strides = broadcast.map((s, i) => (s === 0 ? 0 : array.stride[i - lead]));
+  return { data: array.data, offset: array.offset, strides };
+}
+
+/** An ndarray over Uint8Array elements (a plain array or BytesArray as data), as a bytes dataset's values come. */
+function isBytesInput(value: unknown): boolean {
+  if (!isNdArray(value) || isTypedArray(value.data)) return false;
+  const data = value.data as ArrayLike<unknown>;
+  return data.length > 0 && data[0] instanceof Uint8Array;
+}
+
+/** What a bytes dataset cannot hold, named for a DtypeError. */
+function notBytes(what: string, v: unknown): DtypeError {
+  const shown = isTypedArray(v) ? `${v.constructor.name} values` : typeof v === "string" ? `string ${JSON.stringify(v)}` : `${typeof v} ${describe(v)}`;
+  return new DtypeError(`${what}: cannot store ${shown} in data type bytes; expected Uint8Array (or Buffer) elements`);
+}
+
+/**
+ * Byte strings as an ndarray over a C-order BytesArray of copies (a later change to the caller's
+ * arrays does not reach the dataset); anything else is a DtypeError. A single Uint8Array is one
+ * element (0-d).
+ */
+function toBytesNdArray(value: unknown, what: string, shape?: readonly number[]): NdArray<TypedArray> {
+  const element = (v: unknown): Uint8Array => {
+    if (!(v instanceof Uint8Array)) throw notBytes(what, v);
+    return copyBytes(v);
+  };
+  let out: BytesArray;
+  let dims: number[];
+  if (value instanceof Uint8Array) {
+    out = BytesArray.fromItems([copyBytes(value)]);
+    dims = [];
+  } else if (isNdArray(value)) {
+    if (isTypedArray(value.data)) throw notBytes(what, value.data);
+    const size = product(value.shape);
+    const gathered = new Array<unknown>(size);
+    copyNd(value, { data: gathered as unknown as TypedArrayLike, shape: value.shape, stride: cOrder(value.shape), offset: 0 });
+    out = BytesArray.fromItems(gathered.map(element));
+    dims = value.shape.slice();
+  } else if (Array.isArray(value)) {
+    dims = [];
+    for (let level: unknown = value; Array.isArray(level); level = level[0]) dims.push(level.length);
+    out = new BytesArray();
+    const walk = (node: unknown, depth: number): void => {
+      if (depth === dims.length) {
+        out.push(element(node));
+        return;
+      }
+      if (!Array.isArray(node) || node.length !== dims[depth]) throw new ShapeError(`${what}: nested array is not rectangular (expected shape [${dims}])`);
+      for (const child of node) walk(child, depth + 1);
+    };
+    walk(value, 0);
+  } else {
+    throw notBytes(what, value);
+  }
+  if (shape && !sameShape(shape, dims)) {
+    if (product(shape) !== out.length) throw new ShapeError(`${what}: ${out.length} byte strings cannot have shape [${shape}]`);
+    dims = [...shape];
+  }
+  return ndarray(out as never, dims) as NdArray<TypedArray>;
+}
+
+/** The bytes form of `toStridedSource`: one Uint8Array broadcasts everywhere. */
+function toBytesSource(value: WritableValue, outputShape: readonly number[], what: string): StridedSource {
+  const array = toBytesNdArray(value, what);
   const broadcast = broadcastStrides(array.shape, outputShape, what);
   const lead = outputShape.length - array.shape.length;
   const strides = broadcast.map((s, i) => (s === 0 ? 0 : array.stride[i - lead]));

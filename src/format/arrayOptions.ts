@@ -6,7 +6,7 @@ import type { CodecSpec } from "./codecs/registry.js";
 import { SHUFFLE_CODEC } from "./codecs/shuffle.js";
 import { DEFAULT_ZSTD_LEVEL } from "./codecs/zstd.js";
 import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL } from "./codecs/zstd-backend.js";
-import { bytesPerElement, type DataType, describe } from "./dataType.js";
+import { bytesPerElement, type DataType, describe, isVariableLengthType } from "./dataType.js";
 
 /** Chunks chosen by `resolveChunkShape` hold at most about this many bytes. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -88,6 +88,13 @@ const LEVELS: Record<Exclude<Compression, "none">, { min: number; max: number; d
  * gzip defaults to level 5 (zarr-python's default too: ~2.5× faster than level 6 at a similar
  * ratio), zstd to level 1 (see DEFAULT_ZSTD_LEVEL), blosc to zstd inside at clevel 5.
  */
+/** The array→bytes codec a new array of `dataType` gets: vlen-utf8 for string, vlen-bytes for bytes, bytes (little endian) otherwise. */
+function arrayToBytesCodecFor(dataType: DataType | undefined): CodecSpec {
+  if (dataType === "string") return { name: "vlen-utf8" };
+  if (dataType === "bytes") return { name: "vlen-bytes" };
+  return { name: "bytes", configuration: { endian: "little" } };
+}
+
 export function codecsFor(options: CompressionOptions = {}, owner?: string): CodecSpec[] {
   const of = owner === undefined ? "" : ` of ${owner}`;
   const compression = options.compression ?? "none";
@@ -102,10 +109,10 @@ export function codecsFor(options: CompressionOptions = {}, owner?: string): Cod
     throw new ValidationError(`the data type is needed to choose the element size for ${shuffle ? "shuffle" : "blosc"}`);
   }
   const itemSize = dataType === undefined ? 1 : bytesPerElement(dataType);
-  if (dataType === "string" && (shuffle || compression === "blosc")) {
-    throw new ValidationError(`${shuffle ? "shuffle" : "blosc"}${of} needs fixed-size elements; data type string has none (use gzip or zstd)`);
+  if (dataType !== undefined && isVariableLengthType(dataType) && (shuffle || compression === "blosc")) {
+    throw new ValidationError(`${shuffle ? "shuffle" : "blosc"}${of} needs fixed-size elements; data type ${dataType} has none (use gzip or zstd)`);
   }
-  const codecs: CodecSpec[] = [dataType === "string" ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: "little" } }];
+  const codecs: CodecSpec[] = [arrayToBytesCodecFor(dataType)];
   if (compression === "none") {
     if (level !== undefined) throw new ValidationError(`compressionLevel ${describe(level)}${of} was given without a compression`);
     if (shuffle) codecs.push({ name: SHUFFLE_CODEC, configuration: { elementsize: itemSize } });

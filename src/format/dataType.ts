@@ -1,4 +1,5 @@
 import { DtypeError } from "../errors.js";
+import { float16ArrayConstructor, isFloat16Array } from "./float16.js";
 
 /** The element types dosna stores (Zarr v3 core data type names). */
 export type DataType =
@@ -16,7 +17,8 @@ export type DataType =
   | "float64"
   | "complex64"
   | "complex128"
-  | "string";
+  | "string"
+  | "bytes";
 
 export type TypedArray =
   | Uint8Array<ArrayBuffer>
@@ -49,8 +51,8 @@ export type ComplexScalar = readonly [re: number, im: number];
 /** One element as callers pass it: booleans for bool, bigint (or safe integers) for 64-bit types. */
 export type Scalar = number | bigint | boolean;
 
-/** A fill value (or one element) of any data type: a Scalar, `[re, im]` for complex, a string for string. */
-export type FillValue = Scalar | ComplexScalar | string;
+/** A fill value (or one element) of any data type: a Scalar, `[re, im]` for complex, a string for string, a Uint8Array for bytes. */
+export type FillValue = Scalar | ComplexScalar | string | Uint8Array;
 
 export type TypedArrayConstructor =
   | Uint8ArrayConstructor
@@ -100,6 +102,74 @@ export class StringArray extends Array<string> {
   }
 }
 
+/**
+ * The chunk of a variable-length `bytes` array: a plain JS array of Uint8Array, one per element,
+ * with the same few typed-array methods as StringArray (and passed around as a TypedArray too).
+ * Elements may be shared between chunks, the chunk cache and what `get` returns: never change one
+ * in place (every path that takes bytes in copies them first).
+ */
+export class BytesArray extends Array<Uint8Array> {
+  static fromItems(items: ArrayLike<Uint8Array>): BytesArray {
+    const out = new BytesArray();
+    for (let i = 0; i < items.length; i++) out.push(items[i]);
+    return out;
+  }
+  /** `length` elements of `value` (empty by default, as a fresh typed array holds zeros). */
+  static filled(length: number, value: Uint8Array = EMPTY_BYTES): BytesArray {
+    const out = new BytesArray();
+    for (let i = 0; i < length; i++) out.push(value);
+    return out;
+  }
+  set(items: ArrayLike<Uint8Array>, offset = 0): void {
+    for (let i = 0; i < items.length; i++) this[offset + i] = items[i];
+  }
+  /** Roughly the memory the elements take (what the chunk cache counts): 8 per reference plus the bytes. */
+  get byteLength(): number {
+    let n = 0;
+    for (const b of this) n += 8 + b.byteLength;
+    return n;
+  }
+  /** Stands in for a typed array's buffer where only its size is asked for (the chunk cache). */
+  get buffer(): { byteLength: number } {
+    return { byteLength: this.byteLength };
+  }
+  /** A copy of the element list (the elements themselves are shared; the copy kernels only read it). */
+  subarray(begin = 0, end = this.length): BytesArray {
+    return BytesArray.fromItems(Array.prototype.slice.call(this, begin, end) as Uint8Array[]);
+  }
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** True for the data types whose elements have no fixed size (string, bytes): chunks are StringArray / BytesArray. */
+export function isVariableLengthType(dt: DataType): dt is "string" | "bytes" {
+  return dt === "string" || dt === "bytes";
+}
+
+/** True when two byte strings hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether every element of a variable-length chunk (StringArray or BytesArray) equals `value`
+ * (strings by value, bytes byte for byte).
+ */
+export function allElementsEqual(chunk: TypedArray, value: string | Uint8Array): boolean {
+  const items = chunk as unknown as ArrayLike<string | Uint8Array>;
+  if (typeof value === "string") {
+    for (let i = 0; i < items.length; i++) if (items[i] !== value) return false;
+    return true;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (item !== value && (typeof item === "string" || !sameBytes(item, value))) return false;
+  }
+  return true;
+}
+
 export const DATA_TYPES: readonly DataType[] = [
   "bool",
   "int8",
@@ -116,6 +186,7 @@ export const DATA_TYPES: readonly DataType[] = [
   "complex64",
   "complex128",
   "string",
+  "bytes",
 ];
 
 const CONSTRUCTORS: Record<DataType, TypedArrayConstructor> = {
@@ -128,19 +199,20 @@ const CONSTRUCTORS: Record<DataType, TypedArrayConstructor> = {
   uint16: Uint16Array,
   uint32: Uint32Array,
   uint64: BigUint64Array,
-  // float16 is held as float32 in memory (Node 20 has no Float16Array); the bytes codec converts.
-  float16: Float32Array,
+  // float16 is a Float16Array where the runtime has one, else float32 (Node 20); the bytes codec converts then.
+  float16: float16ArrayConstructor(),
   float32: Float32Array,
   float64: Float64Array,
   // complex: interleaved [re, im] pairs, two array entries per element.
   complex64: Float32Array,
   complex128: Float64Array,
   string: StringArray as unknown as TypedArrayConstructor,
+  bytes: BytesArray as unknown as TypedArrayConstructor,
 };
 
 /** Bytes one stored element takes (`bytes` codec, little endian), where it differs from the in-memory array. */
-// string has no fixed size: 8 (numpy's object itemsize) serves chunk-size defaults and buffer hints.
-const STORED_SIZES: Partial<Record<DataType, number>> = { float16: 2, complex64: 8, complex128: 16, string: 8 };
+// string and bytes have no fixed size: 8 (numpy's object itemsize) serves chunk-size defaults and buffer hints.
+const STORED_SIZES: Partial<Record<DataType, number>> = { float16: 2, complex64: 8, complex128: 16, string: 8, bytes: 8 };
 
 /** numpy kind letter + item size ("f4", "i8", "b1") → data type. */
 const NUMPY_TYPESTRS: Record<string, DataType> = {
@@ -224,6 +296,9 @@ const NAMED_ALIASES: Record<string, DataType> = {
   cdouble: "complex128",
   string: "string",
   str: "string",
+  bytes: "bytes",
+  // zarr-python 3.1's name of the same data type
+  variable_length_bytes: "bytes",
 };
 
 const ALLOWED_SPELLINGS =
@@ -259,23 +334,50 @@ export function isDataType(name: unknown): name is DataType {
 }
 
 /**
- * The data type of a numpy kind-and-size code without byte order ("f4", "i8", "b1"), or undefined.
- * float16 and complex are left out: .npy files (the only caller) copy element bytes as they are,
- * which these types' in-memory form does not allow yet.
+ * The data type a zarr.json `data_type` member names, or undefined: dosna's names, plus
+ * `"variable_length_bytes"` (zarr-python 3.1's name for bytes) and the object form
+ * `{"name": "bytes"}` (with an empty or no configuration) the bytes extension allows.
+ */
+export function dataTypeOfZarrName(json: unknown): DataType | undefined {
+  if (isDataType(json)) return json;
+  if (json === "variable_length_bytes") return "bytes";
+  if (json !== null && typeof json === "object" && !Array.isArray(json)) {
+    const { name, configuration, ...rest } = json as { name?: unknown; configuration?: unknown };
+    const emptyConfiguration = configuration === undefined || (configuration !== null && typeof configuration === "object" && Object.keys(configuration).length === 0);
+    if (Object.keys(rest).length === 0 && emptyConfiguration && (name === "bytes" || name === "variable_length_bytes")) return "bytes";
+  }
+  return undefined;
+}
+
+/**
+ * The fixed-size data type of a numpy kind-and-size code without byte order ("f4", "i8", "b1",
+ * "f2", "c8"), or undefined. numpy's "T" (variable-width strings) is left out: it has no fixed
+ * element bytes (.npy and Zarr v2 store fixed-size elements).
  */
 export function dataTypeOfNumpyTypestr(kindSize: string): DataType | undefined {
   const dt = Object.hasOwn(NUMPY_TYPESTRS, kindSize) ? NUMPY_TYPESTRS[kindSize] : undefined;
-  return dt === undefined || dt === "float16" || dt === "string" || isComplexType(dt) ? undefined : dt;
+  return dt === undefined || isVariableLengthType(dt) ? undefined : dt;
 }
 
 /** numpy's kind-and-size code of a data type, without byte order ("float32" → "f4", "bool" → "b1"). */
 export function numpyTypestrOf(dt: DataType): string {
-  return Object.entries(NUMPY_TYPESTRS).find(([, d]) => d === dt)![0];
+  const entry = Object.entries(NUMPY_TYPESTRS).find(([, d]) => d === dt);
+  if (entry === undefined) throw new DtypeError(`data type ${dt} has no numpy kind-and-size code (numpy holds it in an object array, "|O")`);
+  return entry[0];
 }
 
 /** Bytes one element takes when stored (float16: 2, complex64: 8), which is also numpy's itemsize. */
 export function bytesPerElement(dt: DataType): number {
   return STORED_SIZES[dt] ?? CONSTRUCTORS[dt].BYTES_PER_ELEMENT;
+}
+
+/**
+ * Bytes one element takes in memory once decoded: float16 2 where it is held as a Float16Array,
+ * else 4; complex two parts; string and bytes 8 (a reference; their contents are not counted).
+ */
+export function decodedBytesPerElement(dt: DataType): number {
+  if (isVariableLengthType(dt)) return 8;
+  return CONSTRUCTORS[dt].BYTES_PER_ELEMENT * elementLanes(dt);
 }
 
 /** Typed-array entries per element: 2 for complex ([re, im] interleaved), 1 otherwise. */
@@ -290,10 +392,14 @@ export function typedArrayConstructorFor(dt: DataType): TypedArrayConstructor {
 /** A zero-filled typed array for `length` elements (bool is one byte per element, complex two entries). */
 export function allocateTypedArray(dt: DataType, length: number): TypedArray {
   if (dt === "string") return StringArray.filled(length) as unknown as TypedArray;
+  if (dt === "bytes") return BytesArray.filled(length) as unknown as TypedArray;
   return new CONSTRUCTORS[dt](length * elementLanes(dt));
 }
 
-/** The data type a typed array holds; a Uint8Array reads as uint8 (bool is not distinguishable). */
+/**
+ * The data type a typed array holds; a Uint8Array reads as uint8 (bool is not distinguishable), a
+ * Float16Array as float16 (float16 held as float32, on runtimes without Float16Array, reads as float32).
+ */
 export function dataTypeOfTypedArray(a: TypedArrayLike): DataType {
   if (a instanceof Uint8Array) return "uint8";
   if (a instanceof Int8Array) return "int8";
@@ -304,6 +410,7 @@ export function dataTypeOfTypedArray(a: TypedArrayLike): DataType {
   if (a instanceof Uint32Array) return "uint32";
   if (a instanceof BigUint64Array) return "uint64";
   if (a instanceof Float32Array) return "float32";
+  if (isFloat16Array(a)) return "float16";
   if (a instanceof Float64Array) return "float64";
   throw new DtypeError(`unsupported typed array ${describe(a)}; expected one of ${DATA_TYPES.join(", ")}`);
 }

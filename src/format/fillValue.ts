@@ -18,10 +18,12 @@ import { canonicalFillValue, defaultFillValue } from "./scalar.js";
  * Complex: `[re, im]`, each part written as a float. -0 is written as 0 (JSON numbers from
  * JSON.stringify carry no sign of zero). 64-bit integers are JSON numbers: a bigint is returned
  * only when the value is beyond 2^53, and `encodeMetadata` writes it as an exact integer literal.
+ * bytes: a base64 string (standard alphabet, padded), as zarr-python 3.1 writes it.
  */
 export function fillValueToJson(dt: DataType, v: FillValue): boolean | number | bigint | string | [number | string, number | string] {
   const value = canonicalFillValue(dt, v, "fill value");
   if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
   if (Array.isArray(value)) return [floatToJson(value[0]), floatToJson(value[1])];
   if (typeof value === "boolean") return value;
   if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -51,6 +53,11 @@ export function fillValueFromJson(dt: DataType, json: unknown, key: string): Fil
     if (typeof json !== "string") throw bad("a string");
     return json;
   }
+  if (dt === "bytes") {
+    const bytes = bytesFromJson(json);
+    if (bytes === undefined) throw bad("a base64 string (standard alphabet, padded) or an array of integers from 0 to 255");
+    return bytes;
+  }
   if (dt === "bool") {
     if (typeof json !== "boolean") throw bad("true or false");
     return json;
@@ -74,6 +81,22 @@ export function fillValueFromJson(dt: DataType, json: unknown, key: string): Fil
     if (value >= min && value <= max) return isBigIntType(dt) ? value : Number(value);
   }
   throw bad(`an integer from ${min} to ${max}`);
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The bytes of a bytes fill value: a base64 string (zarr-python 3.1 and 2 write these), or the
+ * array of byte values the bytes extension's first version specified (zarr-python 3.0 wrote `[]`).
+ */
+function bytesFromJson(json: unknown): Uint8Array | undefined {
+  if (typeof json === "string") {
+    if (!BASE64.test(json)) return undefined;
+    const decoded = Buffer.from(json, "base64");
+    return new Uint8Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
+  }
+  if (Array.isArray(json) && json.every((b) => typeof b === "number" && Number.isInteger(b) && b >= 0 && b <= 255)) return Uint8Array.from(json as number[]);
+  return undefined;
 }
 
 function floatFromJson(dt: "float16" | "float32" | "float64", json: unknown): number | undefined {
@@ -103,7 +126,7 @@ function floatFromHex(hex: string, dt: "float16" | "float32" | "float64"): numbe
 /** Validates a fill value given by a caller (not read from storage) and returns its canonical form. */
 export function normaliseFillValue(dt: DataType, v: unknown, what = "fill value"): FillValue {
   if (v === undefined || v === null) return defaultFillValue(dt);
-  if (dt === "string" || typeof v === "string") return canonicalFillValue(dt, v as FillValue, what);
+  if (dt === "string" || dt === "bytes" || typeof v === "string" || v instanceof Uint8Array) return canonicalFillValue(dt, v as FillValue, what);
   const isPair = Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number");
   if (typeof v !== "number" && typeof v !== "bigint" && typeof v !== "boolean" && !(isPair && isComplexType(dt))) {
     const expected = isComplexType(dt) ? "a number or [re, im]" : "a number, bigint or boolean";

@@ -3,7 +3,31 @@
  * even, overflows to ±Infinity, keeps -0, subnormals and NaN payloads (the top 10 mantissa bits;
  * a NaN whose kept bits are all zero becomes 0x7c01 so it stays a NaN). Works on bit patterns
  * through integer views, because a NaN passed through a JS number may lose its payload.
+ *
+ * Also the one answer to which typed array holds float16 in memory: Float16Array where the runtime
+ * has one (Node 24), Float32Array otherwise (Node 20).
  */
+
+/**
+ * The runtime's Float16Array, or undefined. Typed as Float32ArrayConstructor: the ES2022 library
+ * has no Float16Array type, and its instances have the same shape (numbers, the same methods).
+ */
+const nativeFloat16Array = (globalThis as { Float16Array?: unknown }).Float16Array as Float32ArrayConstructor | undefined;
+
+/** The constructor of float16's in-memory typed array: Float16Array where the runtime has one, else Float32Array. */
+export function float16ArrayConstructor(): Float32ArrayConstructor {
+  return nativeFloat16Array ?? Float32Array;
+}
+
+/** True when float16 is held as a Float16Array (2 bytes per element, the stored bits as they are). */
+export function hasNativeFloat16(): boolean {
+  return nativeFloat16Array !== undefined;
+}
+
+/** True when `a` is a Float16Array (never on a runtime without one). */
+export function isFloat16Array(a: unknown): boolean {
+  return nativeFloat16Array !== undefined && a instanceof nativeFloat16Array;
+}
 
 /** float16 bits → float32 bits, one entry per half pattern (256 KiB, built on first use). */
 let halfToFloatBits: Uint32Array | undefined;
@@ -73,8 +97,17 @@ export function float16BitsToFloat32(halves: Uint16Array, out: Float32Array<Arra
 const scratch = new Float32Array(1);
 const scratchBits = new Uint32Array(scratch.buffer);
 
-/** `v` rounded to the nearest float16 value (through float32, as storing it does). */
+const nativeScratch = nativeFloat16Array === undefined ? undefined : new nativeFloat16Array(1);
+
+/**
+ * `v` rounded to the nearest float16 value, as storing it in the in-memory array does: directly
+ * (ties to even) into a Float16Array, or through float32 where float16 is held as float32.
+ */
 export function roundToFloat16(v: number): number {
+  if (nativeScratch !== undefined) {
+    nativeScratch[0] = v;
+    return nativeScratch[0];
+  }
   scratch[0] = v;
   const table = (halfToFloatBits ??= buildHalfToFloatTable());
   scratchBits[0] = table[float32BitsToFloat16Bits(scratchBits[0])];

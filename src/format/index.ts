@@ -15,12 +15,18 @@
 export {
   allocateTypedArray,
   bytesPerElement,
+  decodedBytesPerElement,
   complexPartType,
   type ComplexScalar,
   elementLanes,
   type FillValue,
   isComplexType,
+  isVariableLengthType,
+  allElementsEqual,
+  BytesArray,
   StringArray,
+  sameBytes,
+  dataTypeOfZarrName,
   DATA_TYPES,
   type DataType,
   dataTypeOfNumpyTypestr,
@@ -43,13 +49,14 @@ export {
   canonicalFillValue,
   canonicalScalar,
   coerceScalar,
+  copyBytes,
   convertArray,
   defaultFillValue,
   fillElements,
   isZeroFillValue,
   scalarFromElement,
 } from "./scalar.js";
-export { float16BitsToFloat32, float32ToFloat16Bits, roundToFloat16 } from "./float16.js";
+export { float16ArrayConstructor, float16BitsToFloat32, float32ToFloat16Bits, hasNativeFloat16, isFloat16Array, roundToFloat16 } from "./float16.js";
 export { fillValueFromJson, fillValueToJson, normaliseFillValue } from "./fillValue.js";
 export {
   type ArrayInfo,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { CorruptMetadataError } from "../errors.js";
 import { buildCodecChain } from "./codecs/pipeline.js";
 import { CodecConfigurationError, codecDefinition, type CodecSpec } from "./codecs/registry.js";
-import { DATA_TYPES, type DataType, describe, type FillValue, isBigIntType, isDataType } from "./dataType.js";
+import { DATA_TYPES, type DataType, dataTypeOfZarrName, describe, type FillValue, isBigIntType } from "./dataType.js";
 import { fillValueFromJson, fillValueToJson } from "./fillValue.js";
 import { rawTopLevelMember, stringifyJson } from "./json.js";
 import type { ChunkKeyEncoding } from "./keys.js";
@@ -151,10 +151,10 @@ function arrayInfoFrom(
   key: string,
   fail: (problem: string, cause?: unknown) => CorruptMetadataError,
 ): ArrayInfo {
-  if (!isDataType(doc.data_type)) {
+  const dataType = dataTypeOfZarrName(doc.data_type);
+  if (dataType === undefined) {
     throw fail(`data_type ${describe(doc.data_type)} is not supported; supported: ${DATA_TYPES.join(", ")}`);
   }
-  const dataType = doc.data_type;
   const ndim = doc.shape.length;
   if (doc.chunk_grid.name !== "regular") {
     throw fail(`chunk_grid ${JSON.stringify(doc.chunk_grid.name)} is not supported; supported: "regular"`);

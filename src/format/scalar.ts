@@ -10,6 +10,7 @@ import {
   isBigIntType,
   isComplexType,
   isFloatType,
+  isVariableLengthType,
   type Scalar,
   type TypedArray,
   dataTypeOfTypedArray,
@@ -22,6 +23,7 @@ export function defaultFillValue(dt: DataType): FillValue {
   if (isBigIntType(dt)) return 0n;
   if (isComplexType(dt)) return [0, 0];
   if (dt === "string") return "";
+  if (dt === "bytes") return new Uint8Array(0);
   return 0;
 }
 
@@ -50,7 +52,12 @@ export function canonicalFillValue(dt: DataType, v: FillValue, what = "value"): 
     if (typeof v !== "string") throw new DtypeError(`${what} ${describe(v)} is not a string, as data type string requires`);
     return v;
   }
+  if (dt === "bytes") {
+    if (!(v instanceof Uint8Array)) throw new DtypeError(`${what} ${describe(v)} is not a Uint8Array (or Buffer), as data type bytes requires`);
+    return copyBytes(v);
+  }
   if (typeof v === "string") throw new DtypeError(`${what} ${describe(v)} is a string, but data type ${dt} is not string`);
+  if (v instanceof Uint8Array) throw new DtypeError(`${what} ${describe(v)} is bytes, but data type ${dt} is not bytes`);
   if (!isComplexType(dt)) {
     if (Array.isArray(v)) throw new DtypeError(`${what} ${describe(v)} is a complex [re, im] pair, but data type ${dt} is not complex`);
     return canonicalScalar(dt, v as Scalar, what);
@@ -68,10 +75,15 @@ export function canonicalFillValue(dt: DataType, v: FillValue, what = "value"): 
   return [round(v, "real"), 0];
 }
 
+/** A plain Uint8Array copy of `bytes` (a Node Buffer or a view into a larger buffer becomes its own small array). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 /** Fill `target` (a `dt` typed array, complex interleaved) with a canonical fill value. */
 export function fillElements(target: TypedArray, dt: DataType, value: FillValue): void {
-  if (dt === "string") {
-    (target as unknown as string[]).fill(value as string);
+  if (isVariableLengthType(dt)) {
+    (target as unknown as Array<string | Uint8Array>).fill(value as string | Uint8Array);
     return;
   }
   if (isComplexType(dt)) {
@@ -93,6 +105,7 @@ export function fillElements(target: TypedArray, dt: DataType, value: FillValue)
 /** True when a fill value is all zero bits' worth of value (a fresh typed array already holds it). */
 export function isZeroFillValue(value: FillValue): boolean {
   if (typeof value === "string") return value === "";
+  if (value instanceof Uint8Array) return value.byteLength === 0;
   if (Array.isArray(value)) return value[0] === 0 && value[1] === 0 && !Object.is(value[0], -0) && !Object.is(value[1], -0);
   return value === 0 || value === 0n || value === false;
 }
@@ -109,6 +122,11 @@ function where(what: string, index: number): string {
 }
 
 function elementCoercer(dt: DataType, what: string): Coercer {
+  if (isVariableLengthType(dt)) {
+    return (v, index) => {
+      throw new DtypeError(`${where(what, index)} ${describe(v)} is not ${dt === "string" ? "a string" : "a Uint8Array"}, as data type ${dt} requires`);
+    };
+  }
   if (dt === "bool") {
     return (v, index) => {
       if (v === true || v === 1 || v === 1n) return 1;

@@ -7,8 +7,9 @@
 import { z } from "zod";
 import { CorruptMetadataError, ValidationError } from "../errors.js";
 import { codecDefinition, type CodecSpec } from "./codecs/registry.js";
+import { fillValueFromJson, fillValueToJson } from "./fillValue.js";
 import { encodeMetadata } from "./metadata.js";
-import { bytesPerElement, type DataType, dataTypeOfNumpyTypestr, describe, isDataType, numpyTypestrOf } from "./dataType.js";
+import { bytesPerElement, type DataType, dataTypeOfNumpyTypestr, dataTypeOfZarrName, describe, isVariableLengthType, numpyTypestrOf } from "./dataType.js";
 
 export const V2_ARRAY_KEY = ".zarray";
 export const V2_GROUP_KEY = ".zgroup";
@@ -19,6 +20,11 @@ export const V2_CONSOLIDATED_KEY = ".zmetadata";
 const DIMENSIONS_ATTRIBUTE = "_ARRAY_DIMENSIONS";
 
 const VLEN_UTF8 = "vlen-utf8";
+const VLEN_BYTES = "vlen-bytes";
+
+/** The variable-length data types of a v2 object array ("|O"), by the object codec (its first filter), both ways. */
+const OBJECT_CODECS: Record<string, "string" | "bytes"> = { [VLEN_UTF8]: "string", [VLEN_BYTES]: "bytes" };
+const OBJECT_CODEC_OF = { string: VLEN_UTF8, bytes: VLEN_BYTES } as const;
 
 const numcodecsConfig = z.looseObject({ id: z.string() });
 
@@ -51,18 +57,21 @@ export function v3ArrayFromV2(zarray: unknown, attributes: Record<string, unknow
   const ndim = doc.shape.length;
   const codecs: CodecSpec[] = [];
   if (doc.order === "F" && ndim > 1) codecs.push({ name: "transpose", configuration: { order: [...Array(ndim).keys()].reverse() } });
-  // zarr-python 2's strings: object dtype with the vlen-utf8 object codec as first filter
-  const isText = doc.dtype === "|O" && doc.filters?.[0]?.id === VLEN_UTF8;
-  if (doc.dtype === "|O" && !isText) throw fail(`object dtype "|O" is supported only with the "${VLEN_UTF8}" object codec as first filter`);
-  const { dataType, endian } = isText ? { dataType: "string" as DataType, endian: undefined } : dataTypeFromV2(doc.dtype, fail);
-  const filters = (doc.filters ?? []).slice(isText ? 1 : 0).map((filter) => v3CodecFromV2(filter, bytesPerElement(dataType)));
+  // zarr-python 2's strings and bytes: object dtype with the vlen-utf8 / vlen-bytes object codec as first filter
+  const objectCodec = doc.dtype === "|O" ? doc.filters?.[0]?.id : undefined;
+  const objectType = objectCodec !== undefined && Object.hasOwn(OBJECT_CODECS, objectCodec) ? OBJECT_CODECS[objectCodec] : undefined;
+  if (doc.dtype === "|O" && objectType === undefined) {
+    throw fail(`object dtype "|O" is supported only with the "${VLEN_UTF8}" or "${VLEN_BYTES}" object codec as first filter`);
+  }
+  const { dataType, endian } = objectType !== undefined ? { dataType: objectType as DataType, endian: undefined } : dataTypeFromV2(doc.dtype, fail);
+  const filters = (doc.filters ?? []).slice(objectType !== undefined ? 1 : 0).map((filter) => v3CodecFromV2(filter, bytesPerElement(dataType)));
   const byteFilters = filters.filter((codec) => codecDefinition(codec.name)?.kind === "bytes_to_bytes");
   const arrayFilters = filters.filter((codec) => !byteFilters.includes(codec));
   const firstBytesFilter = filters.findIndex((codec) => byteFilters.includes(codec));
   if (firstBytesFilter >= 0 && filters.slice(firstBytesFilter).some((codec) => arrayFilters.includes(codec))) {
     throw fail(`filters ${filters.map((c) => JSON.stringify(c.name)).join(", ")}: an array filter after a bytes filter cannot be read`);
   }
-  codecs.push(...arrayFilters, isText ? { name: VLEN_UTF8 } : { name: "bytes", configuration: endian === undefined ? {} : { endian } }, ...byteFilters);
+  codecs.push(...arrayFilters, objectType !== undefined ? { name: OBJECT_CODEC_OF[objectType] } : { name: "bytes", configuration: endian === undefined ? {} : { endian } }, ...byteFilters);
   if (doc.compressor) codecs.push(v3CodecFromV2(doc.compressor, bytesPerElement(dataType)));
   const json: Record<string, unknown> = {
     zarr_format: 3,
@@ -71,8 +80,8 @@ export function v3ArrayFromV2(zarray: unknown, attributes: Record<string, unknow
     data_type: dataType,
     chunk_grid: { name: "regular", configuration: { chunk_shape: doc.chunks } },
     chunk_key_encoding: { name: "v2", configuration: { separator: doc.dimension_separator ?? "." } },
-    // zarr-python 2 writes 0 as the fill value of object arrays unless told otherwise
-    fill_value: dataType === "string" && typeof doc.fill_value !== "string" ? "" : (doc.fill_value ?? null),
+    // zarr-python 2 writes 0 as the fill value of object arrays unless told otherwise (bytes: an empty base64 string)
+    fill_value: objectType !== undefined && typeof doc.fill_value !== "string" ? "" : (doc.fill_value ?? null),
     codecs,
     attributes,
   };
@@ -102,8 +111,8 @@ export function v2DocumentsFromV3(doc: Record<string, unknown>, what: string): V
   const attributes = { ...((doc.attributes as Record<string, unknown> | undefined) ?? {}) };
   if (doc.node_type === "group") return { metadataName: V2_GROUP_KEY, metadata: { zarr_format: 2 }, attributes };
   const fail = (problem: string) => new ValidationError(`${what} cannot be stored as Zarr v2: ${problem}`);
-  const dataType = doc.data_type;
-  if (!isDataType(dataType)) throw fail(`data type ${describe(dataType)} has no Zarr v2 spelling`);
+  const dataType = dataTypeOfZarrName(doc.data_type);
+  if (dataType === undefined) throw fail(`data type ${describe(doc.data_type)} has no Zarr v2 spelling`);
   const shape = doc.shape as number[];
   const chunkShape = (doc.chunk_grid as { configuration: { chunk_shape: number[] } }).configuration.chunk_shape;
   const encoding = doc.chunk_key_encoding as { name: string; configuration?: { separator?: string } };
@@ -123,8 +132,8 @@ export function v2DocumentsFromV3(doc: Record<string, unknown>, what: string): V
     } else if (codec.name === "bytes") {
       endian = codec.configuration?.endian === "big" ? "big" : "little";
       afterBytes = true;
-    } else if (codec.name === VLEN_UTF8) {
-      filters.unshift({ id: VLEN_UTF8 });
+    } else if (codec.name === VLEN_UTF8 || codec.name === VLEN_BYTES) {
+      filters.unshift({ id: codec.name });
       afterBytes = true;
     } else if (afterBytes && position === codecs.length - 1 && isCompressor(codec.name)) {
       compressor = v2CodecFromV3(codec, fail);
@@ -137,9 +146,10 @@ export function v2DocumentsFromV3(doc: Record<string, unknown>, what: string): V
     zarr_format: 2,
     shape,
     chunks: chunkShape,
-    dtype: dataType === "string" ? "|O" : `${itemSize === 1 ? "|" : endian === "big" ? ">" : "<"}${numpyTypestrOf(dataType)}`,
+    dtype: isVariableLengthType(dataType) ? "|O" : `${itemSize === 1 ? "|" : endian === "big" ? ">" : "<"}${numpyTypestrOf(dataType)}`,
     compressor,
-    fill_value: doc.fill_value,
+    // bytes: base64, as zarr-python writes it in v2 (a v3 document may hold the byte values as a list)
+    fill_value: dataType === "bytes" ? fillValueToJson("bytes", fillValueFromJson("bytes", doc.fill_value, what)) : doc.fill_value,
     order,
     filters: filters.length === 0 ? null : filters,
     dimension_separator: encoding.configuration?.separator ?? ".",
@@ -212,15 +222,10 @@ function v2CodecFromV3(codec: CodecSpec, fail: (problem: string) => Error): V2Co
   }
 }
 
-/** float16 and complex, which dataTypeOfNumpyTypestr leaves out (npy copies raw bytes and cannot hold them). */
-function wideNumericType(kindSize: string): DataType | undefined {
-  return ({ f2: "float16", c8: "complex64", c16: "complex128" } as Record<string, DataType>)[kindSize];
-}
-
 function dataTypeFromV2(dtype: unknown, fail: (problem: string) => Error): { dataType: DataType; endian?: "little" | "big" } {
   if (typeof dtype !== "string") throw fail(`dtype ${describe(dtype)} (structured dtypes) is not supported`);
   const match = /^([<>|=]?)([a-zA-Z]\d+)$/.exec(dtype);
-  const dataType = match ? (dataTypeOfNumpyTypestr(match[2]) ?? wideNumericType(match[2])) : undefined;
+  const dataType = match ? dataTypeOfNumpyTypestr(match[2]) : undefined;
   if (!match || dataType === undefined) throw fail(`dtype ${JSON.stringify(dtype)} is not supported`);
   if (bytesPerElement(dataType) === 1) return { dataType };
   return { dataType, endian: match[1] === ">" ? "big" : "little" };

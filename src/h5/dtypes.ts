@@ -17,6 +17,7 @@ const H5_CODES: Record<DataType, string> = {
   complex64: "<F",
   complex128: "<D",
   string: "O",
+  bytes: "O",
 };
 
 const FROM_STRUCT: Record<string, DataType> = {

@@ -1,11 +1,12 @@
 /**
  * HDF5 attributes ⇄ dosna's JSON attributes.
  *
- * In: numbers and strings, scalars or arrays (nested lists by shape, as numpy's tolist()); bool
- * enums as true/false; 64-bit integers as numbers when exact, else as decimal strings; NaN and
- * ±Infinity as the strings "NaN", "Infinity", "-Infinity" (Zarr's JSON spelling of them); an
- * empty (null dataspace) attribute as null. Other types (compound, reference, enum, vlen, ...)
- * are not imported: the caller reports them.
+ * In: numbers (float16 too) and strings, scalars or arrays (nested lists by shape, as numpy's
+ * tolist()); bool enums as true/false; h5py's complex (compound {r, i}) as [re, im], the
+ * spelling of a complex fill value in zarr.json; 64-bit integers as numbers when exact, else as
+ * decimal strings; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity" (Zarr's JSON
+ * spelling of them); an empty (null dataspace) attribute as null. Other types (other compounds,
+ * reference, enum, vlen, ...) are not imported: the caller reports them.
  *
  * Out: a finite number is int64 when it is an integer, else float64; a string is a UTF-8 string;
  * a boolean is uint8 0/1 (h5wasm cannot write h5py's bool enum); a rectangular nested list of
@@ -13,19 +14,33 @@
  * null, mixed or ragged lists, empty lists) is stored as its JSON text.
  */
 import type { Attribute, GuessableDataTypes } from "h5wasm/node";
-import { describeHdf5Type, isBoolEnum, isNumericType, isStringType } from "./dtypes.js";
+import { complexLayoutOf, describeHdf5Type, isBoolEnum, isFloat16Type, isNumericType, isStringType } from "./dtypes.js";
+import { complexFromBytes, float16FromBytes } from "./elements.js";
+import type { H5Module } from "./h5wasm-loader.js";
+import { readRawAttribute } from "./raw-io.js";
 
 export type AttributeVerdict = { value: unknown } | { unsupported: string };
 
-export function attributeToJson(attribute: Attribute): AttributeVerdict {
+export function attributeToJson(h5: H5Module, attribute: Attribute): AttributeVerdict {
   const metadata = attribute.metadata;
   const shape = attribute.shape;
   if (shape === null) return { value: null };
   const bool = isBoolEnum(metadata);
-  if (!bool && !isNumericType(metadata) && !isStringType(metadata)) return { unsupported: `type ${describeHdf5Type(metadata)}, which a JSON attribute cannot hold` };
-  const raw = attribute.value;
-  const flat: unknown[] = shape.length === 0 ? [raw] : Array.isArray(raw) ? raw : ArrayBuffer.isView(raw) ? Array.from(raw as unknown as ArrayLike<unknown>) : [raw];
-  const elements = flat.map((v) => (bool ? Number(v) !== 0 : jsonElement(v)));
+  const complex = complexLayoutOf(metadata);
+  let elements: unknown[];
+  if (complex) {
+    const parts = complexFromBytes(readRawAttribute(h5, attribute), complex, metadata.total_size);
+    elements = Array.from({ length: metadata.total_size }, (_, k) => [jsonElement(parts[2 * k]), jsonElement(parts[2 * k + 1])]);
+  } else if (isFloat16Type(metadata)) {
+    // h5wasm 0.10 has no JS form for float16: the raw bytes are converted here
+    elements = Array.from(float16FromBytes(readRawAttribute(h5, attribute)), jsonElement);
+  } else if (bool || isNumericType(metadata) || isStringType(metadata)) {
+    const raw = attribute.value;
+    const flat: unknown[] = shape.length === 0 ? [raw] : Array.isArray(raw) ? raw : ArrayBuffer.isView(raw) ? Array.from(raw as unknown as ArrayLike<unknown>) : [raw];
+    elements = flat.map((v) => (bool ? Number(v) !== 0 : jsonElement(v)));
+  } else {
+    return { unsupported: `type ${describeHdf5Type(metadata)}, which a JSON attribute cannot hold` };
+  }
   return { value: shape.length === 0 ? elements[0] : nest(elements, shape) };
 }
 

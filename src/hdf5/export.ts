@@ -12,17 +12,21 @@ import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset as H5Dataset, Group as H5Group } from "h5wasm/node";
-import { AlreadyExistsError, DtypeError, ValidationError } from "../errors.js";
+import { AlreadyExistsError, DosnaError, DtypeError, ValidationError } from "../errors.js";
 import { throwIfAborted } from "../core/concurrency.js";
 import { Dataset } from "../core/dataset.js";
 import type { Group } from "../core/group.js";
 import { product } from "../core/values.js";
-import { allocateTypedArray, bytesPerElement, type CodecSpec, type TypedArray } from "../format/index.js";
+import { allocateTypedArray, bytesPerElement, isZeroFillValue, type CodecSpec, type TypedArray } from "../format/index.js";
 import { slice } from "../selection/index.js";
 import { jsonToAttribute } from "./attributes.js";
-import { h5wasmDtypeOf } from "./dtypes.js";
+import { exportFormOf, isFloat16Type, type ExportForm } from "./dtypes.js";
+import { complexBytes, float16Bytes } from "./elements.js";
+import { addressOfReference } from "./fill-value.js";
+import { FLOAT16_PLACEHOLDER, FLOAT16_PLACEHOLDER_MEMBER, retypeFloat16Datasets } from "./float16-datatype.js";
 import { summariseHdf5Error, useH5wasm, type H5Module } from "./h5wasm-loader.js";
-import { regionSize, slabRegions, slabShapeOf, type Region } from "./slabs.js";
+import { checkNoNul, writeRawSlab, writeStringSlab } from "./raw-io.js";
+import { regionSize, slabRegions, slabShapeOf, STRING_ELEMENT_BYTES, type Region } from "./slabs.js";
 import type { Hdf5Progress } from "./import.js";
 
 export interface ExportHdf5Options {
@@ -69,7 +73,7 @@ export async function exportHdf5(source: Group, path: string, outFile: string, o
   }
   const members = node instanceof Dataset ? [node] : await collect(node);
   for (const member of members) {
-    if (member instanceof Dataset && h5wasmDtypeOf(member.dtype) === undefined) {
+    if (member instanceof Dataset && exportFormOf(member.dtype) === undefined) {
       throw new DtypeError(`${member.describe} has dtype ${member.dtype}, which the HDF5 export cannot write yet`);
     }
   }
@@ -83,6 +87,7 @@ export async function exportHdf5(source: Group, path: string, outFile: string, o
     throw new ValidationError(`cannot create HDF5 file "${outFile}" (${summariseHdf5Error(error)})`, { cause: error });
   }
   const summary: Hdf5ExportSummary = { groups: [], datasets: [], bytes: 0 };
+  const float16: Float16Datasets = [];
   let closed = false;
   try {
     const total = members.reduce((n, m) => n + (m instanceof Dataset ? m.nbytes : 0), 0);
@@ -91,7 +96,7 @@ export async function exportHdf5(source: Group, path: string, outFile: string, o
       options.onProgress?.({ done: summary.bytes, total, path: at });
     };
     if (node instanceof Dataset) {
-      await writeDataset(h5, file, node.name, node, options, onBytes);
+      await writeDataset(h5, file, node.name, node, options, onBytes, float16);
       summary.datasets.push(`/${node.name}`);
     } else {
       writeAttributes(file, node.attrs.toJSON());
@@ -102,7 +107,7 @@ export async function exportHdf5(source: Group, path: string, outFile: string, o
         const parent = parentGroup(h5, file, relative);
         const name = relative.slice(relative.lastIndexOf("/") + 1);
         if (member instanceof Dataset) {
-          await writeDataset(h5, parent, name, member, options, onBytes);
+          await writeDataset(h5, parent, name, member, options, onBytes, float16);
           summary.datasets.push(`/${relative}`);
         } else {
           writeAttributes(parent.create_group(name), member.attrs.toJSON());
@@ -112,6 +117,8 @@ export async function exportHdf5(source: Group, path: string, outFile: string, o
     }
     file.close();
     closed = true;
+    await retypeFloat16Datasets(temporary, float16);
+    checkFloat16Datasets(h5, temporary, float16);
     await rename(temporary, outFile);
     return summary;
   } catch (error) {
@@ -135,34 +142,48 @@ async function collect(group: Group): Promise<Array<Group | Dataset>> {
   return out;
 }
 
-async function writeDataset(h5: H5Module, parent: H5Group, name: string, dataset: Dataset, options: ExportHdf5Options, onBytes: (bytes: number, at: string) => void): Promise<void> {
-  const dtype = h5wasmDtypeOf(dataset.dtype)!;
+/** The float16 datasets written, by path and object header address, to be retyped once the file is closed. */
+type Float16Datasets = Array<{ path: string; address: bigint }>;
+
+async function writeDataset(
+  h5: H5Module,
+  parent: H5Group,
+  name: string,
+  dataset: Dataset,
+  options: ExportHdf5Options,
+  onBytes: (bytes: number, at: string) => void,
+  float16: Float16Datasets,
+): Promise<void> {
+  const form = exportFormOf(dataset.dtype)!;
   const shape = dataset.shape;
   const at = `${parent.path === "/" ? "" : parent.path}/${name}`;
   const elementBytes = bytesPerElement(dataset.dtype);
   if (shape.length === 0) {
     const value = (await dataset.read({ signal: options.signal })).data;
-    const created = parent.create_dataset({ name, data: value as never, shape, dtype });
+    if (form.kind === "string") checkNoNul(value as unknown as ArrayLike<string>, [], `HDF5 export of ${dataset.describe}`);
+    const created = parent.create_dataset({ name, ...initialData(form, value, 1), shape });
+    noteFloat16(form, created, float16);
     finishDataset(created, dataset);
     onBytes(elementBytes, at);
     return;
   }
   // HDF5 wants chunks no larger than a fixed dimension; an empty axis is made extendable instead
   const chunks = dataset.chunks.map((c, a) => Math.max(1, shape[a] === 0 ? c : Math.min(c, shape[a])));
-  const gzip = gzipLevelOf(dataset.metadata.codecs, options);
+  // h5wasm refuses filters on variable-length data
+  const gzip = form.kind === "string" ? undefined : gzipLevelOf(dataset.metadata.codecs, options);
   // Created empty along axis 0 and then extended, so that no whole-array buffer is needed.
   const created = parent.create_dataset({
     name,
-    data: allocateTypedArray(dataset.dtype, 0) as never,
+    ...initialData(form, allocateTypedArray(dataset.dtype, 0), 0),
     shape: [0, ...shape.slice(1)],
     maxshape: shape.map((n) => (n === 0 ? null : n)),
-    dtype,
     chunks,
     ...(gzip !== undefined ? { compression: "gzip" as const, compression_opts: gzip } : {}),
   });
   created.resize(shape);
+  noteFloat16(form, created, float16);
   const stored = await storedChunksWhenSkippable(dataset, options.signal);
-  const slab = slabShapeOf(shape, dataset.chunks, elementBytes, options.slabBytes);
+  const slab = slabShapeOf(shape, dataset.chunks, form.kind === "string" ? STRING_ELEMENT_BYTES : elementBytes, options.slabBytes);
   const regions = [...slabRegions(shape, slab)];
   let next = regions.length > 0 ? readSlab(dataset, regions[0], stored, options.signal) : undefined;
   for (let i = 0; i < regions.length; i++) {
@@ -170,10 +191,65 @@ async function writeDataset(h5: H5Module, parent: H5Group, name: string, dataset
     const values = await next!;
     next = i + 1 < regions.length ? readSlab(dataset, regions[i + 1], stored, options.signal) : undefined;
     next?.catch(() => undefined); // surfaced when awaited
-    if (values !== undefined) created.write_slice(regions[i], values);
+    if (values !== undefined) writeSlab(h5, created, form, regions[i], values, dataset);
     onBytes(regionSize(regions[i]) * elementBytes, at);
   }
   finishDataset(created, dataset);
+}
+
+/** h5wasm's create_dataset arguments for the type and the first `count` (0 or 1) values. */
+function initialData(form: ExportForm, values: TypedArray, count: number): { data: never; dtype: never } {
+  const h5args = (data: unknown, dtype: unknown) => ({ data: data as never, dtype: dtype as never });
+  switch (form.kind) {
+    case "float16": {
+      const bytes = float16Bytes(values as ArrayLike<number>);
+      return h5args(new Map([[FLOAT16_PLACEHOLDER_MEMBER, new Uint16Array(bytes.buffer, bytes.byteOffset, count)]]), FLOAT16_PLACEHOLDER);
+    }
+    case "complex": {
+      const parts = values as Float32Array | Float64Array;
+      const lane = (which: 0 | 1) => {
+        const out = form.partBytes === 4 ? new Float32Array(count) : new Float64Array(count);
+        for (let k = 0; k < count; k++) out[k] = parts[2 * k + which];
+        return out;
+      };
+      return h5args(new Map([["r", lane(0)], ["i", lane(1)]]), form.h5dtype);
+    }
+    case "string":
+      return h5args(Array.from(values as unknown as ArrayLike<string>).slice(0, count), "S");
+    default:
+      return h5args(count === 0 ? values : values.slice(0, 1), form.h5dtype);
+  }
+}
+
+function writeSlab(h5: H5Module, created: H5Dataset, form: ExportForm, region: Region, values: TypedArray, dataset: Dataset): void {
+  switch (form.kind) {
+    case "float16":
+      return writeRawSlab(h5, created, region, float16Bytes(values as ArrayLike<number>));
+    case "complex":
+      return writeRawSlab(h5, created, region, complexBytes(values as Float32Array | Float64Array));
+    case "string":
+      return writeStringSlab(h5, created, region, values as unknown as ArrayLike<string>, `HDF5 export of ${dataset.describe}`);
+    default:
+      return created.write_slice(region, values);
+  }
+}
+
+function noteFloat16(form: ExportForm, created: H5Dataset, float16: Float16Datasets): void {
+  if (form.kind === "float16") float16.push({ path: created.path, address: addressOfReference(created.create_reference().ref_data) });
+}
+
+/** After the retyping, HDF5 itself reads each float16 dataset's type as a 2-byte float (and its header checksums as valid). */
+function checkFloat16Datasets(h5: H5Module, file: string, float16: Float16Datasets): void {
+  if (float16.length === 0) return;
+  const reopened = new h5.File(file, "r");
+  try {
+    for (const { path } of float16) {
+      const node = reopened.get(path);
+      if (!(node instanceof h5.Dataset) || !isFloat16Type(node.metadata)) throw new DosnaError(`HDF5 export: ${path} does not read back as float16 after its type was rewritten`);
+    }
+  } finally {
+    reopened.close();
+  }
 }
 
 function finishDataset(created: H5Dataset, dataset: Dataset): void {
@@ -187,11 +263,12 @@ function finishDataset(created: H5Dataset, dataset: Dataset): void {
 
 /**
  * The grid indices (as keys) of the stored chunks, when slabs without any may be left unwritten:
- * the fill value is zero, which is what HDF5 reads where nothing was written.
+ * the fill value is zero (or ""), which is what HDF5 reads where nothing was written.
  */
 async function storedChunksWhenSkippable(dataset: Dataset, signal: AbortSignal | undefined): Promise<Set<string> | undefined> {
   const fill = dataset.fillValue;
-  if (!(fill === 0 || fill === 0n || fill === false) || Object.is(fill, -0)) return undefined;
+  // HDF5 reads zeros (an empty string for variable-length strings) where nothing was written
+  if (!isZeroFillValue(fill) || Object.is(fill, -0)) return undefined;
   return new Set((await dataset.storedChunkIndices(signal)).map((index) => index.join(",")));
 }
 

@@ -12,12 +12,13 @@ import { product } from "../core/values.js";
 import type { Group } from "../core/group.js";
 import type { Dataset } from "../core/dataset.js";
 import type { CreateDatasetOptions } from "../core/create-options.js";
-import { bytesPerElement, type Scalar, type TypedArray } from "../format/index.js";
+import { bytesPerElement } from "../format/index.js";
 import { slice } from "../selection/index.js";
+import { readScalarValue, readSlabValues, type SlabValues } from "./elements.js";
 import { FillValueReader } from "./fill-value.js";
 import { summariseHdf5Error, useH5wasm, type H5Module } from "./h5wasm-loader.js";
 import { planImport, type Planned, type PlannedDataset, type SkippedItem } from "./plan.js";
-import { regionSize, slabRegions, slabShapeOf, type Region } from "./slabs.js";
+import { regionSize, slabRegions, slabShapeOf, STRING_ELEMENT_BYTES, type Region } from "./slabs.js";
 
 export interface Hdf5Progress {
   /** Bytes of dataset elements moved so far, and in all. */
@@ -84,6 +85,7 @@ export async function importHdf5(file: string, target: Group, options: ImportHdf
   try {
     const skipped: SkippedItem[] = [];
     const planned = await planImport(h5, h5file, options.source ?? "/", fills, skipped);
+    checkCompression(planned, options);
     await checkDestination(target, planned, options.overwrite ?? false);
     const imported: ImportedItem[] = [];
     const datasets = planned.filter((p): p is PlannedDataset => p.kind === "dataset");
@@ -99,7 +101,7 @@ export async function importHdf5(file: string, target: Group, options: ImportHdf
         continue;
       }
       const dataset = await createTarget(target, item, options);
-      await copyDataset(item, dataset, options, (bytes) => {
+      await copyDataset(h5, item, dataset, options, (bytes) => {
         done += bytes;
         options.onProgress?.({ done, total, path: item.path });
       });
@@ -124,6 +126,13 @@ function openHdf5(h5: H5Module, file: string): InstanceType<H5Module["File"]> {
   return opened;
 }
 
+/** blosc needs fixed-size elements: refused for string datasets before anything is written. */
+function checkCompression(planned: Planned[], options: ImportHdf5Options): void {
+  if (options.compression !== "blosc") return;
+  const strings = planned.find((p) => p.kind === "dataset" && p.dtype === "string");
+  if (strings) throw new ValidationError(`compression "blosc" of the HDF5 import cannot hold the strings of ${strings.path} (blosc needs fixed-size elements); use gzip or zstd`);
+}
+
 /** Nothing is written when a node the import creates exists already, unless `overwrite` (then those nodes are deleted first). */
 async function checkDestination(target: Group, planned: Planned[], overwrite: boolean): Promise<void> {
   for (const item of planned) {
@@ -143,7 +152,8 @@ async function createTarget(target: Group, item: PlannedDataset, options: Import
   const chosen = options.compression ?? "auto";
   const compression: CreateDatasetOptions = chosen === "auto"
     ? deflate
-      ? { compression: "gzip", compressionLevel: Math.min(9, Math.max(0, deflate.cd_values[0] ?? 4)), shuffle: filters.some((f) => f.id === SHUFFLE) }
+      ? // dosna's strings have no fixed-size elements to shuffle
+        { compression: "gzip", compressionLevel: Math.min(9, Math.max(0, deflate.cd_values[0] ?? 4)), shuffle: item.dtype !== "string" && filters.some((f) => f.id === SHUFFLE) }
       : {}
     : { compression: chosen, ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}) };
   const dims = dimensionLabels(item.node, item.metadata.shape.length);
@@ -171,20 +181,20 @@ function dimensionLabels(node: H5Dataset, ndim: number): (string | null)[] | und
 }
 
 /** Copy the elements slab by slab: the next slab is read from the file while the last one is written. */
-async function copyDataset(item: PlannedDataset, dataset: Dataset, options: ImportHdf5Options, onBytes: (bytes: number) => void): Promise<void> {
+async function copyDataset(h5: H5Module, item: PlannedDataset, dataset: Dataset, options: ImportHdf5Options, onBytes: (bytes: number) => void): Promise<void> {
   const shape = item.metadata.shape;
   const itemBytes = bytesPerElement(item.dtype);
   if (shape.length === 0) {
-    const value = item.node.value as Scalar;
-    await dataset.set([], item.isBoolEnum ? Number(value) !== 0 : value, { signal: options.signal });
+    await dataset.set([], readScalarValue(h5, item.node, item.form), { signal: options.signal });
     onBytes(itemBytes);
     return;
   }
-  const slab = slabShapeOf(shape, dataset.chunks, itemBytes, options.slabBytes);
+  const planningBytes = item.form.kind === "string" ? Math.max(STRING_ELEMENT_BYTES, item.metadata.size) : itemBytes;
+  const slab = slabShapeOf(shape, dataset.chunks, planningBytes, options.slabBytes);
   let pending: Promise<void> | undefined;
   for (const region of slabRegions(shape, slab)) {
     throwIfAborted(options.signal, `import of ${item.path}`);
-    const values = readSlab(item, region);
+    const values = readSlabValues(h5, item.node, item.form, region);
     await pending;
     pending = writeSlab(dataset, region, values, options.signal).then(() => onBytes(regionSize(region) * itemBytes));
     pending.catch(() => undefined); // surfaced when awaited
@@ -192,15 +202,8 @@ async function copyDataset(item: PlannedDataset, dataset: Dataset, options: Impo
   await pending;
 }
 
-function readSlab(item: PlannedDataset, region: Region): TypedArray {
-  const data = item.node.slice(region) as TypedArray;
-  // h5py's bool enum reads as int8 0/1: the same bytes as dosna's bool
-  return item.isBoolEnum ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data;
-}
-
-async function writeSlab(dataset: Dataset, region: Region, values: TypedArray, signal: AbortSignal | undefined): Promise<void> {
-  const shape = region.map(([start, stop]) => stop - start);
-  await dataset.set(region.map(([start, stop]) => slice(start, stop)), ndarray(values, shape), { signal });
+async function writeSlab(dataset: Dataset, region: Region, values: SlabValues, signal: AbortSignal | undefined): Promise<void> {
+  await dataset.set(region.map(([start, stop]) => slice(start, stop)), ndarray(values.data, values.shape), { signal });
 }
 
 function bytesOf(item: PlannedDataset): number {

@@ -6,10 +6,11 @@
  */
 import type { Attribute, Dataset as H5Dataset, Filter, Group as H5Group, Metadata } from "h5wasm/node";
 import { NotFoundError } from "../errors.js";
-import type { DataType, Scalar } from "../format/index.js";
+import type { DataType, FillValue } from "../format/index.js";
 import { baseName } from "../format/keys.js";
 import { attributeToJson } from "./attributes.js";
-import { decodeScalar, describeHdf5Type, dosnaTypeOf } from "./dtypes.js";
+import { decodeFillValue, describeHdf5Type, dosnaTypeOf, type ElementForm } from "./dtypes.js";
+import { readSlabValues } from "./elements.js";
 import { addressOfReference, type FillValueReader } from "./fill-value.js";
 import { summariseHdf5Error, type H5Module } from "./h5wasm-loader.js";
 
@@ -38,8 +39,9 @@ export interface PlannedDataset {
   node: H5Dataset;
   metadata: Metadata & { shape: number[] };
   dtype: DataType;
-  isBoolEnum: boolean;
-  fillValue?: Scalar;
+  /** How its elements are read (dtypes.ts). */
+  form: ElementForm;
+  fillValue?: FillValue;
 }
 
 export type Planned = PlannedGroup | PlannedDataset;
@@ -67,11 +69,11 @@ export async function planImport(h5: H5Module, file: InstanceType<H5Module["File
       seen.set(address, node.path);
     }
     if (node instanceof h5.Dataset) {
-      const dataset = await planDataset(node, relative, address, fills, skipped);
+      const dataset = await planDataset(h5, node, relative, address, fills, skipped);
       if (dataset) out.push(dataset);
       return;
     }
-    out.push({ kind: "group", path: node.path, relative, attributes: readAttributes(node, skipped) });
+    out.push({ kind: "group", path: node.path, relative, attributes: readAttributes(h5, node, skipped) });
     for (const name of node.keys()) {
       const path = joinHdf5(node.path, name);
       const child = openChild(node, name, path);
@@ -106,7 +108,7 @@ function openChild(group: H5Group, name: string, path: string): ReturnType<H5Gro
   }
 }
 
-async function planDataset(node: H5Dataset, relative: string, address: bigint | undefined, fills: FillValueReader, skipped: SkippedItem[]): Promise<PlannedDataset | undefined> {
+async function planDataset(h5: H5Module, node: H5Dataset, relative: string, address: bigint | undefined, fills: FillValueReader, skipped: SkippedItem[]): Promise<PlannedDataset | undefined> {
   const metadata = node.metadata;
   if (metadata.shape === null) {
     skipped.push({ path: node.path, reason: "an empty dataset (null dataspace: no shape, no elements)" });
@@ -120,33 +122,33 @@ async function planDataset(node: H5Dataset, relative: string, address: bigint | 
   const shape = metadata.shape;
   if (shape.length > 0 && shape.every((n) => n > 0)) {
     try {
-      node.slice(shape.map(() => [0, 1]));
+      readSlabValues(h5, node, verdict.form, shape.map(() => [0, 1]));
     } catch (error) {
       skipped.push({ path: node.path, reason: `its data cannot be read (${describeFilters(node.filters)}: ${summariseHdf5Error(error)})` });
       return undefined;
     }
   }
   const fillBytes = address === undefined ? undefined : await fills.fillValueBytes(address);
-  const fillValue = fillBytes === undefined ? undefined : decodeScalar(fillBytes, metadata, verdict.dtype);
+  const fillValue = fillBytes === undefined ? undefined : decodeFillValue(fillBytes, metadata, verdict);
   return {
     kind: "dataset",
     path: node.path,
     relative,
-    attributes: readAttributes(node, skipped),
+    attributes: readAttributes(h5, node, skipped),
     node,
     metadata: { ...metadata, shape },
     dtype: verdict.dtype,
-    isBoolEnum: verdict.isBoolEnum,
+    form: verdict.form,
     ...(fillValue !== undefined ? { fillValue } : {}),
   };
 }
 
-function readAttributes(node: H5Group | H5Dataset, skipped: SkippedItem[]): Record<string, unknown> {
+function readAttributes(h5: H5Module, node: H5Group | H5Dataset, skipped: SkippedItem[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, attribute] of Object.entries(node.attrs) as Array<[string, Attribute]>) {
     let verdict;
     try {
-      verdict = attributeToJson(attribute);
+      verdict = attributeToJson(h5, attribute);
     } catch (error) {
       verdict = { unsupported: `it cannot be read (${summariseHdf5Error(error)})` };
     }

@@ -7,6 +7,9 @@ import { product } from "../core/values.js";
 
 export const DEFAULT_SLAB_BYTES = 64 * 1024 * 1024;
 
+/** Strings are planned at this many bytes each (their size is known only once read): a default slab holds about a million. */
+export const STRING_ELEMENT_BYTES = 64;
+
 /** [start, stop) per axis. */
 export type Region = Array<[number, number]>;
 

@@ -6,7 +6,7 @@
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { AlreadyExistsError, StorageError, ValidationError } from "../errors.js";
-import { bytesPerElement, type DataType, type TypedArray } from "../format/index.js";
+import { bytesPerElement, type DataType, elementLanes, type TypedArray } from "../format/index.js";
 import { elementsFromBytes, littleEndianBytes } from "./elements.js";
 import { encodeNpyHeader, NPY_PREAMBLE_BYTES, parseNpyHeader, parseNpyPreamble, type NpyHeader } from "./header.js";
 
@@ -81,7 +81,7 @@ export class NpyReader {
     return this.header.shape.reduce((a, b) => a * b, 1);
   }
 
-  /** `count` elements from element `start`, in file order (C or Fortran), in host byte order. */
+  /** `count` elements from element `start`, in file order (C or Fortran), as dosna's in-memory typed array (complex: 2 entries each). */
   async readElements(start: number, count: number): Promise<TypedArray> {
     const itemSize = bytesPerElement(this.header.dtype);
     if (start < 0 || count < 0 || start + count > this.size) {
@@ -141,13 +141,17 @@ export class NpyWriter {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
-  /** Append the next elements (C order). Their type must be the writer's dtype's typed array. */
+  /**
+   * Append the next elements (C order), in dosna's in-memory typed array of the writer's dtype
+   * (complex: interleaved [re, im] parts, two entries per element).
+   */
   async append(elements: TypedArray): Promise<void> {
-    if (this.written + elements.length > this.size) {
+    const count = elements.length / elementLanes(this.dtype);
+    if (this.written + count > this.size) {
       throw new ValidationError(`too many elements written to "${this.path}": shape [${this.shape.join(", ")}] holds ${this.size}`);
     }
-    await this.writeBytes(littleEndianBytes(elements));
-    this.written += elements.length;
+    await this.writeBytes(littleEndianBytes(elements, this.dtype));
+    this.written += count;
   }
 
   /** Finish: checks that every element was written and moves the file into place. */

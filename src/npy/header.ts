@@ -8,7 +8,7 @@
  * a newline so the data starts at a multiple of 64 bytes. 3.0 only changes the header to UTF-8.
  */
 import { DtypeError, ValidationError } from "../errors.js";
-import { bytesPerElement, dataTypeOfNumpyTypestr, type DataType, numpyTypestrOf } from "../format/index.js";
+import { bytesPerElement, dataTypeOfNumpyTypestr, type DataType, isVariableLengthType, numpyTypestrOf } from "../format/index.js";
 import { formatPythonLiteral, parsePythonLiteral, PythonLiteralError, type PyValue } from "./python-literal.js";
 
 export const NPY_MAGIC = Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
@@ -38,7 +38,7 @@ export interface NpyPreamble {
   dataOffset: number;
 }
 
-const SUPPORTED = "bool, int8–int64, uint8–uint64, float32 and float64";
+const SUPPORTED = "bool, int8–int64, uint8–uint64, float16, float32, float64, complex64 and complex128";
 
 export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -159,15 +159,16 @@ function describeUnsupported(kind: string | undefined, size: string | undefined)
     M: "datetime",
     m: "timedelta",
   };
+  if (kind === "f" && size && !["2", "4", "8"].includes(size)) return ` (float${Number(size) * 8})`;
+  if (kind === "c" && size && !["8", "16"].includes(size)) return ` (complex${Number(size) * 8})`;
   if (kind && names[kind]) return ` (${names[kind]})`;
-  if (kind === "f" && size && size !== "4" && size !== "8") return ` (float${Number(size) * 8})`;
   return "";
 }
 
-/** numpy's descr for a dosna data type, little endian ("|" for one-byte types). */
+/** numpy's descr for a dosna data type, little endian ("|" for one-byte types): "<f2", "<c8", "|b1". */
 export function descrOf(dtype: DataType): string {
-  if (dtype === "float16" || dtype === "complex64" || dtype === "complex128") {
-    throw new DtypeError(`.npy files of data type ${dtype} are not supported yet; dosna writes .npy for ${SUPPORTED}`);
+  if (isVariableLengthType(dtype)) {
+    throw new DtypeError(`.npy files of data type ${dtype} are not supported yet (its elements have no fixed size); dosna writes .npy for ${SUPPORTED}`);
   }
   return `${bytesPerElement(dtype) === 1 ? "|" : "<"}${numpyTypestrOf(dtype)}`;
 }

@@ -10,8 +10,9 @@ import { AbortedError } from "../errors.js";
 import type { Dataset } from "../core/dataset.js";
 import type { Group } from "../core/group.js";
 import type { CreateDatasetOptions } from "../core/create-options.js";
-import { bytesPerElement, type DataType, type Scalar, type TypedArray } from "../format/index.js";
+import { bytesPerElement, type DataType, elementLanes, type Scalar, type TypedArray } from "../format/index.js";
 import { normaliseSelection, slice, type AxisSelection, type Selection, type SelectionItem } from "../selection/index.js";
+import { elementLayout } from "./elements.js";
 import { NpyReader, NpyWriter } from "./file-io.js";
 
 /** Bytes moved so far and in all. */
@@ -66,7 +67,7 @@ async function copyFileToDataset(reader: NpyReader, dataset: Dataset, options: T
   const total = reader.header.dataBytes;
   if (shape.length === 0) {
     const data = await reader.readElements(0, 1);
-    await dataset.set([], ndarray(data as never, []), { signal: options.signal });
+    await dataset.set([], ndarray(data as never, elementLanes(reader.dtype) === 2 ? [2] : []), { signal: options.signal });
     options.onProgress?.({ done: total, total });
     return;
   }
@@ -111,7 +112,8 @@ export async function writeNpySlab(reader: NpyReader, dataset: Dataset, [start, 
   const fortran = axis > 0;
   const values = data ?? (await readNpySlab(reader, [start, end]));
   const slabShape = shape.map((size, a) => (a === axis ? end - start : size));
-  const value = fortran ? ndarray(values as never, slabShape, fortranStrides(slabShape), 0) : ndarray(values as never, slabShape);
+  const layout = elementLayout(slabShape, fortran, elementLanes(reader.dtype));
+  const value = ndarray(values as never, layout.shape, layout.stride, 0);
   const region: SelectionItem[] = fortran ? ["...", slice(start, end)] : [slice(start, end)];
   await dataset.set(region, value as NdArray<TypedArray>, { signal });
 }
@@ -226,16 +228,6 @@ function sliceItem(first: number, count: number, step: number): SelectionItem {
   if (count === 0) return slice(0, 0);
   const stop = first + step * count;
   return slice(first, stop < 0 ? null : stop, step);
-}
-
-function fortranStrides(shape: readonly number[]): number[] {
-  const strides: number[] = [];
-  let step = 1;
-  for (const size of shape) {
-    strides.push(step);
-    step *= size;
-  }
-  return strides;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {

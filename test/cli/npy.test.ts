@@ -1,7 +1,7 @@
 /**
  * dosna import / export with numpy as the oracle, through the built command on a local pool:
- * numpy writes one file per dtype (rotating through C/Fortran order, both byte orders and header
- * versions 1.0/2.0/3.0, plus a 0-d and an empty array); dosna imports each with small chunks and
+ * numpy writes one file per dtype (float16 and complex too; rotating through C/Fortran order, both
+ * byte orders and header versions 1.0/2.0/3.0, plus 0-d and empty arrays); dosna imports each with small chunks and
  * exports it again (whole, and a selection); numpy checks every result exactly.
  * (The full dtype × order × byte-order matrix runs in-process in test/npy/numpy.test.ts.)
  */
@@ -18,7 +18,7 @@ requireNumpyOrWarn();
 const MAKE = `
 out = sys.argv[1]
 rng = np.random.default_rng(11)
-dtypes = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64']
+dtypes = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'float16', 'complex64', 'complex128']
 files = []
 for k, dt in enumerate(dtypes):
     d = np.dtype(dt)
@@ -28,9 +28,14 @@ for k, dt in enumerate(dtypes):
     elif d.kind in 'iu':
         info = np.iinfo(d)
         a = rng.integers(info.min, info.max, size=shape, dtype=d, endpoint=True)
+    elif d.kind == 'c':
+        a = (rng.standard_normal(shape) * 10 + 1j * rng.standard_normal(shape)).astype(d)
+        a.real[0, 0, 0] = np.nan; a.imag[1, 2, 3] = -np.inf; a.real[2, 2, 2] = -0.0; a.imag[2, 2, 2] = np.inf
     else:
         a = (rng.standard_normal(shape) * 10).astype(d)
         a[0, 0, 0] = np.nan; a[1, 2, 3] = -np.inf; a[2, 2, 2] = -0.0
+        if d == np.float16:
+            a[3, 1, 1] = 2 ** -24; a[4, 0, 3] = -1023 * 2 ** -24; a[5, 5, 0] = np.inf; a[6, 6, 3] = 65504
     order = 'CF'[k % 2]
     endian = '<>'[(k // 2) % 2]
     version = (k % 3) + 1
@@ -42,6 +47,7 @@ for k, dt in enumerate(dtypes):
     files.append(name)
 np.save(f'{out}/scalar.npy', np.float32(2.5)); files.append('scalar')
 np.save(f'{out}/empty.npy', np.zeros((0, 5), dtype='>u2')); files.append('empty')
+np.save(f'{out}/scalar-c16.npy', np.complex128(complex(1.5, -np.inf))); files.append('scalar-c16')
 print(json.dumps(files))
 `;
 
@@ -73,14 +79,14 @@ describe.skipIf(!hasNumpy)("import and export against numpy", () => {
 
   it("every dtype, both orders, both byte orders, header versions 1-3: imported and exported exactly", async () => {
     const names = JSON.parse(await python(MAKE, [dir])) as string[];
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(17);
     const selection = "::-2, 3, 1:";
     const inBatches = async (jobs: Array<() => Promise<unknown>>) => {
       for (let i = 0; i < jobs.length; i += 4) await Promise.all(jobs.slice(i, i + 4).map((job) => job()));
     };
     await inBatches(
       names.map((name, k) => () =>
-        dosnaOk(["--quiet", "import", `${name}.npy`, `pool::${name}`, ...(name === "scalar" || name === "empty" ? [] : ["--chunks", "4,3,2"]), ...(k % 2 ? ["--compression", "gzip"] : [])], { cwd: dir }),
+        dosnaOk(["--quiet", "import", `${name}.npy`, `pool::${name}`, ...(name.startsWith("scalar") || name === "empty" ? [] : ["--chunks", "4,3,2"]), ...(k % 2 ? ["--compression", "gzip"] : [])], { cwd: dir }),
       ),
     );
     const pool = await Pool.open(new FileSystemStore(join(dir, "pool")), { name: "pool" });
@@ -88,7 +94,7 @@ describe.skipIf(!hasNumpy)("import and export against numpy", () => {
     await inBatches(
       names.flatMap((name) => [
         () => dosnaOk(["--quiet", "export", `pool/${name}`, `out/${name}.npy`], { cwd: dir }),
-        ...(name === "scalar" || name === "empty" ? [] : [() => dosnaOk(["--quiet", "export", `pool/${name}`, `out/${name}-sel.npy`, "--slice", selection], { cwd: dir })]),
+        ...(name.startsWith("scalar") || name === "empty" ? [] : [() => dosnaOk(["--quiet", "export", `pool/${name}`, `out/${name}-sel.npy`, "--slice", selection], { cwd: dir })]),
       ]),
     );
     expect(JSON.parse(await python(CHECK, [dir, JSON.stringify(names), selection]))).toEqual([]);

@@ -2,7 +2,8 @@
  * append, map and apply on complex and string datasets, on every backend: a chunk function sees a
  * complex chunk as get returns it (an ndarray [...chunk, 2] of interleaved [re, im]) and a string
  * chunk as a StringArray; the results are checked value by value against a reference computed here
- * element by element. Named functions run on worker threads too (complex). Before this, append of
+ * element by element. Named functions run on worker threads too (complex); a float16 result may be
+ * float32 on every runtime. Before this, append of
  * complex data refused its [re, im] axis, and map/apply of a complex dataset failed inside ndarray-ops.
  */
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,7 @@ const interleaved = (n: number, at: (i: number) => [number, number] = complexAt)
 
 beforeAll(async () => {
   await dn.loadFunctions(FUNCTIONS, RESULTS);
+  dn.registerFunction("doubleAsFloat32", (chunk: NdArray<TypedArray>) => Float32Array.from(chunk.data as ArrayLike<number>, (v) => 2 * v));
 });
 
 for (const kind of backendKinds) {
@@ -88,6 +90,14 @@ for (const kind of backendKinds) {
       // by name, on a worker thread: "increment" adds 1 to every entry (both parts)
       await z.apply("increment", { engine: { threads: 1 } });
       expect(Array.from((await z.get()).data as Float32Array)).toEqual(Array.from(interleaved(15, (i) => [reference(i)[0] + 1, reference(i)[1] + 1])));
+    });
+
+    it("float16: a named function may return float32 values on every runtime (what Node 20 holds float16 in)", async () => {
+      const pool = await fixture.cluster.getPool(poolName);
+      const h = await pool.createDataset("half", { shape: [6], dtype: "float16", chunks: [4], data: Float32Array.from([0.5, 1, 1.5, 2, 2.5, 65504]) });
+      await h.apply("doubleAsFloat32");
+      // 2 × 65504 is past float16's range: Infinity, as numpy's astype(np.float16)
+      expect(Array.from((await h.get()).data as ArrayLike<number>)).toEqual([1, 2, 3, 4, 5, Infinity]);
     });
 
     it("string: append, map and apply", async () => {

@@ -1,7 +1,7 @@
 /**
  * float16, complex64, complex128 and string datasets on every backend: written, read (ragged edge chunks,
  * negative steps, integer indices), reopened, fill values of every form, sharded and compressed;
- * variable-length strings likewise; the bad inputs of the issue's table. On the local-directory
+ * variable-length strings and bytes likewise; the bad inputs of the issue's table. On the local-directory
  * store, an independent numpy reader and writer of the Zarr v3 layout checks what dosna stores and
  * reads what numpy stores, zarrita.js reads dosna's string arrays, and dosna reads string chunks
  * numcodecs encoded.
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import ndarray from "ndarray";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DtypeError, ShapeError } from "../../src/errors.js";
+import { BytesArray, float16ArrayConstructor } from "../../src/format/index.js";
 import * as dn from "../../src/index.js";
 import { backendKinds } from "../helpers/clusters.js";
 import { poolSuiteOn } from "../helpers/pool-suite.js";
@@ -46,6 +47,10 @@ function region(parts: ArrayLike<number>, cols: number, rows: number[], colsSel:
   return out;
 }
 
+/** A byte string as hex, for comparing bytes datasets' elements. */
+const bytesHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+const hexList = (a: { data: unknown }) => Array.from(a.data as ArrayLike<Uint8Array>, bytesHex);
+
 const range = (a: number, b: number, step = 1) => {
   const out: number[] = [];
   for (let i = a; step > 0 ? i < b : i > b; i += step) out.push(i);
@@ -70,7 +75,7 @@ for (const kind of backendKinds) {
         expect(ds.fillValue).toBe(storedFill);
         expect(ds.nbytes).toBe(SIZE * 2);
         const blank = await ds.read();
-        expect(blank.data).toBeInstanceOf(Float32Array);
+        expect(blank.data).toBeInstanceOf(float16ArrayConstructor());
         expect(list(blank.data)).toEqual(new Array(SIZE).fill(storedFill));
 
         // rows 3..4, all columns: touches the ragged last chunk row and column
@@ -81,7 +86,7 @@ for (const kind of backendKinds) {
         for (let k = 0; k < 14; k++) expected[(3 + Math.floor(k / 7)) * 7 + (6 - (k % 7))] = wanted[k];
         for (const ds2 of [ds, await reopen(name)]) {
           const got = await ds2.read();
-          expect(got.data).toBeInstanceOf(Float32Array);
+          expect(got.data).toBeInstanceOf(float16ArrayConstructor());
           expect(list(got.data)).toEqual(expected);
           expect(Object.is((await ds2.get("3, 4")).data[0], -0)).toBe(true);
           expect(ds2.fillValue).toBe(storedFill);
@@ -246,6 +251,66 @@ for (const kind of backendKinds) {
       expect(list((await ds.read()).data as unknown as string[])).toEqual(["", "a", "bb", "", "x", "é", "f", "g", ""]);
     });
 
+    for (const fill of [new Uint8Array(0), Uint8Array.of(0xff, 0)]) {
+      it(`bytes with fill value 0x${bytesHex(fill)}: one Uint8Array or Buffer, nested arrays, ndarrays, edges, reopen, all-fill chunks deleted`, async () => {
+        const name = `bytes-${counter++}`;
+        const ds = await suite.pool.createDataset(name, { shape: SHAPE, dtype: "bytes", chunks: CHUNKS, fillValue: fill, compression: "zstd" });
+        expect(ds.dtype).toBe("bytes");
+        expect(bytesHex(ds.fillValue as Uint8Array)).toBe(bytesHex(fill));
+        expect(ds.metadata.codecs[0]).toEqual({ name: "vlen-bytes" });
+        const expected: string[] = new Array(SIZE).fill(bytesHex(fill));
+        const blank = await ds.read();
+        expect(blank.shape).toEqual(SHAPE);
+        expect(blank.data).toBeInstanceOf(BytesArray);
+        expect(hexList(blank)).toEqual(expected);
+
+        const block = [[Uint8Array.of(0), Buffer.from("é"), new Uint8Array(0)], [new Uint8Array(5000).fill(7), Uint8Array.of(0xff, 0xfe), Buffer.from([1, 2, 3])]];
+        await ds.set("3:, 4:", block);
+        block.forEach((row, r) => row.forEach((v, c) => (expected[(3 + r) * 7 + 4 + c] = bytesHex(v))));
+        const row0 = Buffer.from("row0");
+        await ds.set("0, :", row0); // one element, broadcast
+        for (let c = 0; c < 7; c++) expected[c] = bytesHex(row0);
+        const column = [Uint8Array.of(9), Uint8Array.of(8, 8)];
+        await ds.set("1:3, 0", ndarray(column, [2]));
+        expected[7] = "09";
+        expected[14] = "0808";
+        // what was written is a copy: changing the caller's arrays afterwards changes nothing stored
+        row0.fill(0);
+        column[0][0] = 0;
+        block[1][2][0] = 0;
+        for (const ds2 of [ds, await reopen(name)]) {
+          expect(bytesHex(ds2.fillValue as Uint8Array)).toBe(bytesHex(fill));
+          expect(hexList(await ds2.read())).toEqual(expected);
+          const back = await ds2.get("::-2, 6:0:-3");
+          expect(back.shape).toEqual([3, 2]);
+          expect(hexList(back)).toEqual([expected[34], expected[31], expected[20], expected[17], expected[6], expected[3]]);
+          expect(hexList(await ds2.get("4, -2"))).toEqual(["fffe"]);
+        }
+        // what get returns, set takes back
+        await ds.set("3:, 4:", await ds.get("3:, 4:"));
+        expect(hexList(await ds.read())).toEqual(expected);
+        // writing the fill everywhere deletes every stored chunk
+        await ds.set(":, :", fill);
+        if (deletesConditionally) expect(await (await reopen(name)).storedChunkIndices()).toEqual([]);
+        expect(hexList(await ds.read())).toEqual(new Array(SIZE).fill(bytesHex(fill)));
+      });
+    }
+
+    it("bytes through the chunk cache and sharded: hits return the bytes, writes invalidate, inner chunks round trip", async () => {
+      const ds = await suite.pool.createDataset(`bytes-cache-${counter++}`, { shape: [6], dtype: "bytes", chunks: [2] });
+      ds.setChunkCache(1 << 20);
+      await ds.set(":", [0, 1, 2, 3, 4, 5].map((i) => Uint8Array.of(i, i)));
+      expect(hexList(await ds.read())).toEqual(["0000", "0101", "0202", "0303", "0404", "0505"]);
+      expect(hexList(await ds.get("1:3"))).toEqual(["0101", "0202"]);
+      expect(ds.chunkCache!.hits).toBeGreaterThan(0);
+      await ds.set("2", Uint8Array.of(0xaa));
+      expect(hexList(await ds.read())).toEqual(["0000", "0101", "aa", "0303", "0404", "0505"]);
+      const sharded = await suite.pool.createDataset(`bytes-shard-${counter++}`, { shape: [9], dtype: "bytes", chunks: [2], shards: [4], compression: "gzip" });
+      await sharded.set("1:8", [1, 2, 3, 4, 5, 6, 7].map((n) => new Uint8Array(n).fill(n)));
+      await sharded.set("4", Uint8Array.of(0));
+      expect(hexList(await sharded.read())).toEqual(["", "01", "0202", "030303", "00", "0505050505", "060606060606", "07070707070707", ""]);
+    });
+
     describe("bad input", () => {
       it("numbers (or a typed array) written to a string dataset: DtypeError naming the dataset and both types", async () => {
         const ds = await suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "string", fillValue: "-" });
@@ -258,6 +323,29 @@ for (const kind of backendKinds) {
         await expect(f.set(":", await ds.get(":"))).rejects.toThrow(/strings in data type float64/);
         await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "string", fillValue: 0 })).rejects.toThrow(DtypeError);
         await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "string", compression: "blosc" })).rejects.toThrow(/fixed-size/);
+      });
+
+      it("numbers, strings or other typed arrays written to a bytes dataset: DtypeError naming the dataset and both types; nothing stored changes", async () => {
+        const ds = await suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "bytes", fillValue: Uint8Array.of(45) });
+        await ds.set("1", Uint8Array.of(1, 2));
+        await expect(ds.set("0", 5)).rejects.toThrow(DtypeError);
+        await expect(ds.set("0", 5)).rejects.toThrow(new RegExp(`${ds.name}.*number 5 in data type bytes; expected Uint8Array`));
+        await expect(ds.set(":", "abc" as never)).rejects.toThrow(new RegExp(`${ds.name}.*string "abc" in data type bytes`));
+        await expect(ds.set(":", new Float32Array(3))).rejects.toThrow(/Float32Array values in data type bytes/);
+        await expect(ds.set(":", [Uint8Array.of(1), 2, Uint8Array.of(3)] as never)).rejects.toThrow(/number 2 in data type bytes/);
+        await expect(ds.set(":", ["a", "b", "c"] as never)).rejects.toThrow(/string "a" in data type bytes/);
+        await expect(ds.set(":", ndarray(new Uint16Array(3), [3]))).rejects.toThrow(/Uint16Array values in data type bytes/);
+        expect(hexList(await ds.read())).toEqual(["2d", "0102", "2d"]);
+        const f = await suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "float64" });
+        await expect(f.set(":", await ds.get(":"))).rejects.toThrow(new RegExp(`${f.name}.*bytes in data type float64`));
+        await expect(f.set(":", [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)] as never)).rejects.toThrow(/bytes \(a Uint8Array element\) in data type float64/);
+        expect(list((await f.read()).data)).toEqual([0, 0, 0]);
+        const s = await suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "string" });
+        await expect(s.set(":", Uint8Array.of(1, 2, 3))).rejects.toThrow(/Uint8Array values in data type string/);
+        await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "bytes", fillValue: 0 })).rejects.toThrow(/fill value of .*0 is not a Uint8Array/);
+        await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "bytes", fillValue: "x" })).rejects.toThrow(DtypeError);
+        await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "uint8", fillValue: Uint8Array.of(1) })).rejects.toThrow(/is bytes, but data type uint8 is not bytes/);
+        await expect(suite.pool.createDataset(`bad-${counter++}`, { shape: [3], dtype: "bytes", compression: "blosc" })).rejects.toThrow(/fixed-size elements; data type bytes/);
       });
 
       it("a string written to a numeric dataset: DtypeError naming the dataset and both types", async () => {

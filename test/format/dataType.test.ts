@@ -46,7 +46,7 @@ describe("parseDataType", () => {
 describe("typed arrays", () => {
   const expectedSizes: Record<DataType, number> = {
     bool: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, float32: 4, float64: 8,
-    float16: 2, complex64: 8, complex128: 16, string: 8, // not iterated here: see dtypes-extended.test.ts
+    float16: 2, complex64: 8, complex128: 16, string: 8, bytes: 8, // not iterated here: see dtypes-extended.test.ts
   };
   it.each([...PLAIN_DATA_TYPES])("%s: size, allocation and round trip of the data type", (dt) => {
     expect(bytesPerElement(dt)).toBe(expectedSizes[dt]);

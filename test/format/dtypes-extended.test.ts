@@ -14,6 +14,11 @@ import { createChunkCodec } from "../../src/format/codecs/pipeline.js";
 import {
   allocateTypedArray,
   bytesPerElement,
+  dataTypeOfTypedArray,
+  decodedBytesPerElement,
+  float16ArrayConstructor,
+  hasNativeFloat16,
+  typedArrayConstructorFor,
   fillValueFromJson,
   fillValueToJson,
   float16BitsToFloat32,
@@ -58,7 +63,14 @@ describe("names", () => {
     expect(bytesPerElement("float16")).toBe(2);
     expect(bytesPerElement("complex64")).toBe(8);
     expect(bytesPerElement("complex128")).toBe(16);
-    expect(allocateTypedArray("float16", 3)).toEqual(new Float32Array(3));
+    expect(allocateTypedArray("float16", 3)).toEqual(new (float16ArrayConstructor())(3));
+    expect(typedArrayConstructorFor("float16")).toBe(float16ArrayConstructor());
+    // the runtime decides: Float16Array where it exists (Node 24), Float32Array otherwise (Node 20)
+    const native = (globalThis as { Float16Array?: unknown }).Float16Array;
+    expect(float16ArrayConstructor()).toBe(native ?? Float32Array);
+    expect(hasNativeFloat16()).toBe(native !== undefined);
+    expect(decodedBytesPerElement("float16")).toBe(native === undefined ? 4 : 2);
+    if (native !== undefined) expect(dataTypeOfTypedArray(new (native as Float32ArrayConstructor)(1))).toBe("float16");
     expect(allocateTypedArray("complex64", 3)).toEqual(new Float32Array(6));
     expect(allocateTypedArray("complex128", 3)).toEqual(new Float64Array(6));
   });
@@ -140,19 +152,53 @@ describe("float16 conversion, bit for bit against numpy", () => {
 describe("bytes codec: stored bytes as numpy's tobytes()", () => {
   const values = [0, -0, 1, -2.5, 0.1, 65504, 7e4, 1e-6, 6e-8, NaN, Infinity, -Infinity];
 
-  it.each(["little", "big"] as const)("float16, %s endian", async (endian) => {
+  it.each(["little", "big"] as const)("float16, %s endian, in the runtime's in-memory form", async (endian) => {
     const codec = createChunkCodec({ dataType: "float16", chunkShape: [3, 4], codecs: [{ name: "bytes", configuration: { endian } }] });
-    const chunk = new Float32Array(values);
+    const Half = float16ArrayConstructor();
+    const chunk = new Half(values) as TypedArray;
+    // the chunk's values are float16 values already: numpy's cast of them to f2 is exact
+    const exact = new Float64Array(chunk as Float32Array);
     const stored = await codec.encode(chunk);
     const { "h.bin": expected } = numpy(
-      `np.fromfile('v.bin', dtype='<f4').astype('${endian === "little" ? "<" : ">"}f2').tofile('h.bin')`,
-      { "v.bin": bytesOf(chunk) },
+      `np.fromfile('v.bin', dtype='<f8').astype('${endian === "little" ? "<" : ">"}f2').tofile('h.bin')`,
+      { "v.bin": bytesOf(exact) },
       ["h.bin"],
     );
     expect(Buffer.from(stored).equals(Buffer.from(expected))).toBe(true);
     const decoded = await codec.decode(expected.slice(), "c/0/0");
-    expect(decoded).toBeInstanceOf(Float32Array);
+    expect(decoded).toBeInstanceOf(Half);
     expect(list(decoded)).toEqual(values.map(roundToFloat16));
+    // every half pattern (NaN payloads too) survives decode → encode bit for bit
+    const every = new Uint16Array(65536).map((_, i) => i);
+    const all = createChunkCodec({ dataType: "float16", chunkShape: [65536], codecs: [{ name: "bytes", configuration: { endian: "little" } }] });
+    const again = await all.encode(await all.decode(bytesOf(every).slice(), "c/0"));
+    expect(Buffer.from(again).equals(Buffer.from(bytesOf(every)))).toBe(true);
+  });
+
+  it(`float16 values round as numpy's ${hasNativeFloat16() ? "astype(np.float16) (Float16Array: directly)" : "astype(np.float32).astype(np.float16) (held as float32)"}`, async () => {
+    // float64 values at and next to float16 rounding ties, where the direct and the two-step casts can differ
+    const values: number[] = [];
+    const halfValues = float16BitsToFloat32(new Uint16Array(65536).map((_, i) => i));
+    for (let h = 0; h < 0x7bff; h += 7) {
+      const tie = (halfValues[h] + halfValues[h + 1]) / 2;
+      const ulp = Math.abs(tie) * 2 ** -40 || 2 ** -80;
+      values.push(tie, tie + ulp, tie - ulp, -tie - ulp);
+    }
+    values.push(0.1, 1 / 3, 65519.99, 65520, 2 ** -25 + 2 ** -60, 1e-300, -1e300, NaN, -0);
+    const input = new Float64Array(values);
+    const cast = hasNativeFloat16() ? "astype(np.float16)" : "astype(np.float32).astype(np.float16)";
+    const { "r.bin": expected } = numpy(`np.fromfile('d.bin', dtype='<f8').${cast}.astype('<f8').tofile('r.bin')`, { "d.bin": bytesOf(input) }, ["r.bin"]);
+    const want = new Float64Array(expected.buffer, expected.byteOffset, input.length);
+    // what a dataset reads back: the values in the in-memory array, through the bytes codec
+    const codec = createChunkCodec({ dataType: "float16", chunkShape: [input.length], codecs: [{ name: "bytes" }] });
+    const memory = new (float16ArrayConstructor())(input);
+    const stored = (await codec.decode(await codec.encode(memory as TypedArray), "c/0")) as unknown as Float32Array;
+    const mismatches: string[] = [];
+    for (let i = 0; i < input.length && mismatches.length < 5; i++) {
+      const ok = (x: number) => Object.is(x, want[i]) || (Number.isNaN(x) && Number.isNaN(want[i]));
+      if (!ok(roundToFloat16(input[i])) || !ok(stored[i])) mismatches.push(`${input[i]}: roundToFloat16 ${roundToFloat16(input[i])}, stored ${stored[i]}, numpy ${want[i]}`);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it.each([

@@ -1,8 +1,9 @@
 /**
  * dosna import FILE.h5 POOL[/GROUP] and dosna export POOL/PATH FILE.h5 through the built
  * command, with h5py as the oracle: a file with only what dosna stores imports with exit 0; one
- * with compound, enum, reference and string datasets imports the rest, lists each skipped item
- * on stderr and exits 3; an export reads back in h5py; bad input exits 1 and creates nothing.
+ * with compound, enum, reference and vlen datasets imports the rest (float16, complex and
+ * strings included), lists each skipped item on stderr and exits 3; an export reads back in
+ * h5py, float16, complex and strings included; bad input exits 1 and creates nothing.
  */
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSystemStore, Pool } from "../../src/index.js";
 import { dosna, dosnaOk, ensureBuilt } from "../cli/run.js";
-import { dosnaValues, dumpedValues, dumpHdf5, writeTestFiles, type Dump } from "./oracle.js";
+import { dosnaValues, dumpedValues, dumpHdf5, hasValues, writeTestFiles, type Dump } from "./oracle.js";
 
 let dir: string;
 let plain: Dump;
@@ -68,7 +69,7 @@ describe("dosna import / export of HDF5 files", () => {
     expect(result.code).toBe(3);
     const lines = result.stderr.trim().split("\n");
     const skipped = lines.filter((l) => l.startsWith("dosna: skipped "));
-    const skippedPaths = ["compound", "enum", "reference", "strings", "vlen", "lzf", "soft", "missing", "external"].map((n) => `/unsupported/${n}`);
+    const skippedPaths = ["compound", "complex_like", "enum", "reference", "vlen", "lzf", "soft", "missing", "external"].map((n) => `/unsupported/${n}`);
     for (const path of skippedPaths) {
       expect(skipped.filter((l) => l.startsWith(`dosna: skipped ${path}: `)), path).toHaveLength(1);
     }
@@ -80,8 +81,19 @@ describe("dosna import / export of HDF5 files", () => {
     const opened = await openPool(pool);
     const group = await opened.getGroup("runs/first");
     for (const [path, expected] of Object.entries(scan.datasets)) {
-      if (expected.npy === undefined || skippedPaths.includes(path)) expect(await group.has(path.slice(1)), path).toBe(false);
+      if (!hasValues(expected) || skippedPaths.includes(path)) expect(await group.has(path.slice(1)), path).toBe(false);
       else expect(await dosnaValues(await group.getDataset(path.slice(1))), path).toEqual(await dumpedValues(scan, expected));
+    }
+    expect((await group.getDataset("types/c16_be")).dtype).toBe("complex128");
+
+    // float16, complex and strings go back out as h5py's float16, complex and UTF-8 strings
+    const file = join(dir, "types-out.h5");
+    expect(await dosnaOk(["export", `${pool}/runs/first/types`, file])).toMatch(/exported .* \(16 datasets, 0 groups, .*\) to .*types-out\.h5/);
+    const dump = await dumpHdf5(file, join(dir, "types-out-dump"));
+    for (const [path, expected] of Object.entries(scan.datasets).filter(([p]) => p.startsWith("/types/"))) {
+      const copy = dump.datasets[path.slice("/types".length)];
+      expect(copy.dtype, path).toBe(expected.string ? "|O" : `<${expected.dtype.slice(1)}`);
+      expect(await dumpedValues(dump, copy), path).toEqual(await dumpedValues(scan, expected));
     }
     // the same import again would replace what is there: refused (exit 1), nothing changed
     const twice = await dosna(["import", join(dir, "scan.h5"), `${pool}::runs/first`]);

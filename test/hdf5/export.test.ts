@@ -1,9 +1,10 @@
 /**
- * dn.exportHdf5 against h5py: dosna writes groups, datasets of every dtype it exports (chunked,
- * ragged, sharded, gzip / zstd / uncompressed, 0-d, empty, sparse with a fill value) and
- * attributes of every JSON kind; h5py reads the file back and describes it, and every value,
- * chunk shape, compression and attribute is compared with what dosna holds (attributes by the
- * documented mapping). A file h5py wrote, imported and exported again reads the same in h5py.
+ * dn.exportHdf5 against h5py: dosna writes groups, datasets of every dtype (numeric, bool,
+ * float16, complex64/128, string; chunked, ragged, sharded, gzip / zstd / uncompressed, 0-d,
+ * empty, sparse with a fill value) and attributes of every JSON kind; h5py reads the file back
+ * and describes it, and every value, dtype, chunk shape, compression and attribute is compared
+ * with what dosna holds (attributes by the documented mapping). A file h5py wrote, imported and
+ * exported again reads the same in h5py.
  */
 import { mkdtemp, readdir, rm, writeFile, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as dn from "../../src/index.js";
 import { backendKinds } from "../helpers/clusters.js";
 import { poolSuiteOn } from "../helpers/pool-suite.js";
-import { dosnaValues, dumpedValues, dumpHdf5, storableAttrs, writeTestFiles, type Dump } from "./oracle.js";
+import { dosnaValues, dumpedValues, dumpHdf5, hasValues, storableAttrs, writeTestFiles, type Dump } from "./oracle.js";
 
 let dir: string;
 let scan: Dump;
@@ -91,6 +92,34 @@ async function buildSource(pool: dn.Group): Promise<void> {
   await pool.createDataset("layout/scalar_u64", { shape: [], dtype: "uint64" }).then((d) => d.set([], 2n ** 64n - 2n));
   await pool.createDataset("layout/empty", { shape: [0, 3], dtype: "int32", chunks: [2, 3] });
   await pool.createDataset("layout/labelled", { data: Float32Array.from([1, 2, 3, 4]), shape: [2, 2], dims: ["y", "x"], attrs: { units: "m", dosna: { internal: true } } });
+  await buildTypes(await pool.createGroup("types", { attrs: { about: "float16, complex, strings" } }));
+}
+
+const HALVES = [0, -0, 1, -2.5, 0.0999755859375, 65504, -65504, 2 ** -24, 6.103515625e-5, Infinity, -Infinity, NaN];
+
+/** float16, complex and string datasets, each kind chunked, sparse with a zero and a non-zero fill value, and 0-d. */
+async function buildTypes(types: dn.Group): Promise<void> {
+  const half = await types.createDataset("half", { shape: [5, 7], dtype: "float16", chunks: [2, 3], compression: "gzip", compressionLevel: 2, dims: ["row", "col"] });
+  await half.set([], ndarray(Float32Array.from({ length: 35 }, (_, k) => HALVES[k % HALVES.length] * (k < 12 ? 1 : 1 + k / 64)), [5, 7]));
+  const halfFill = await types.createDataset("half_fill", { shape: [9], dtype: "float16", chunks: [2], fillValue: -2.5 });
+  await halfFill.set("3:5", [7, 0.333]);
+  await types.createDataset("half_sharded", { data: Float32Array.from({ length: 64 }, (_, i) => i / 3), dtype: "float16", shape: [8, 8], chunks: [2, 2], shards: [4, 4] });
+  await types.createDataset("half_scalar", { shape: [], dtype: "float16" }).then((d) => d.set([], 0.1));
+  const parts = [1.5, -0, Infinity, NaN, -1e-30, 3.25, 0.5, -7];
+  const z64 = await types.createDataset("z64", { shape: [4, 5], dtype: "complex64", chunks: [3, 2], compression: "zstd" });
+  await z64.set([], ndarray(Float32Array.from({ length: 40 }, (_, k) => parts[k % parts.length] * (1 + Math.floor(k / 8))), [4, 5, 2]));
+  const sparse = await types.createDataset("z128_sparse", { shape: [6], dtype: "complex128", chunks: [2] });
+  await sparse.set("3", [2.5, -1e300]);
+  const zFill = await types.createDataset("z128_fill", { shape: [5], dtype: "complex128", chunks: [2], fillValue: [1, -1] });
+  await zFill.set("4", [0, 3]);
+  await types.createDataset("z_scalar", { shape: [], dtype: "complex64" }).then((d) => d.set([], [-1.5, 0.25]));
+  const words = await types.createDataset("words", { shape: [3, 4], dtype: "string", chunks: [2, 3], compression: "zstd", attrs: { lang: "mixed" } });
+  await words.set([], [["", "a", "bé", "日本語"], ["🙂", "tab\tnew\nline", "x".repeat(300), "ünïcode ✓"], ["q", "", "r", "s"]]);
+  const wordsSparse = await types.createDataset("words_sparse", { shape: [7], dtype: "string", chunks: [3] });
+  await wordsSparse.set("4", "only");
+  const wordsFill = await types.createDataset("words_fill", { shape: [5], dtype: "string", chunks: [2], fillValue: "n/a" });
+  await wordsFill.set("1", "given");
+  await types.createDataset("word_scalar", { shape: [], dtype: "string" }).then((d) => d.set([], "scalar é"));
 }
 
 function typedOf(dtype: dn.DataType, values: Array<number | boolean>): dn.TypedArray {
@@ -121,7 +150,8 @@ function typedOf(dtype: dn.DataType, values: Array<number | boolean>): dn.TypedA
 }
 
 const NUMPY_OF: Record<string, string> = {
-  bool: "|u1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8", uint8: "|u1", uint16: "<u2", uint32: "<u4", uint64: "<u8", float32: "<f4", float64: "<f8",
+  bool: "|u1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8", uint8: "|u1", uint16: "<u2", uint32: "<u4", uint64: "<u8",
+  float16: "<f2", float32: "<f4", float64: "<f8", complex64: "<c8", complex128: "<c16", string: "|O",
 };
 
 function outFile(): string {
@@ -148,7 +178,8 @@ async function expectExported(group: dn.Group, dump: Dump, prefix = ""): Promise
     const contiguous = node.ndim === 0;
     expect(got.chunks, `chunks of ${path}`).toEqual(contiguous ? null : node.chunks.map((c, a) => (node.shape[a] === 0 ? c : Math.min(c, node.shape[a]))));
     const codecs = node.metadata.codecs.flatMap((c) => [c, ...((c.configuration?.codecs as typeof node.metadata.codecs | undefined) ?? [])]);
-    const compressed = codecs.some((c) => ["gzip", "zstd", "blosc"].includes(c.name)) && !contiguous;
+    // h5wasm refuses filters on variable-length strings
+    const compressed = codecs.some((c) => ["gzip", "zstd", "blosc"].includes(c.name)) && !contiguous && node.dtype !== "string";
     const gzipLevel = codecs.find((c) => c.name === "gzip")?.configuration?.level;
     expect(got.compression, `compression of ${path}`).toBe(compressed ? "gzip" : null);
     if (compressed) expect(got.compression_opts, `gzip level of ${path}`).toBe(gzipLevel ?? 4);
@@ -156,6 +187,8 @@ async function expectExported(group: dn.Group, dump: Dump, prefix = ""): Promise
     const labels = node.dims ? { DIMENSION_LABELS: node.dims } : {};
     expect(got.attrs, `attributes of ${path}`).toEqual({ ...expectedAttrs(node.attrs.toJSON()), ...labels });
     expect(got.dims, `dims of ${path}`).toEqual(node.dims ?? node.shape.map(() => ""));
+    // variable-length UTF-8, which h5py's asstr() decodes
+    if (node.dtype === "string") expect(got.string, `string type of ${path}`).toEqual({ encoding: "utf-8", length: null });
     const values = await dosnaValues(node);
     expect(await dumpedValues(dump, got), `values of ${path}`).toEqual(node.dtype === "bool" ? values.map(Number) : values);
   }
@@ -205,16 +238,17 @@ describe.each(backendKinds)("exportHdf5 on $name", (kind) => {
     const again = await dumpHdf5(file, `${file}.dump`);
     for (const [path, original] of Object.entries(scan.datasets)) {
       // types dosna cannot store, and the lzf dataset h5wasm cannot decode, were not imported
-      if (original.npy === undefined || path === "/unsupported/lzf") {
+      if (!hasValues(original) || path === "/unsupported/lzf") {
         expect(again.datasets[path], path).toBeUndefined();
         continue;
       }
       const copy = again.datasets[path];
       expect(copy.shape, path).toEqual(original.shape);
-      expect(copy.dtype.slice(1), path).toBe(original.dtype === "|b1" ? "u1" : original.dtype.slice(1));
+      // bool is written as uint8, fixed-length strings as variable-length ones (uncompressed)
+      expect(copy.dtype.slice(1), path).toBe(original.dtype === "|b1" ? "u1" : original.string ? "O" : original.dtype.slice(1));
       if (original.chunks) expect(copy.chunks, path).toEqual(original.chunks);
-      expect(copy.compression, path).toBe(original.compression);
-      if (original.compression) expect(copy.compression_opts, path).toBe(original.compression_opts);
+      expect(copy.compression, path).toBe(original.string ? null : original.compression);
+      if (original.compression && !original.string) expect(copy.compression_opts, path).toBe(original.compression_opts);
       const values = await dumpedValues(scan, original);
       expect(await dumpedValues(again, copy), path).toEqual(original.dtype === "|b1" ? values.map(Number) : values);
       expect(copy.attrs, path).toEqual(Object.fromEntries(Object.entries(storableAttrs(original.attrs)).map(([k, v]) => [k, exportedAttribute(v)])));
@@ -233,6 +267,19 @@ describe.each(backendKinds)("exportHdf5 on $name", (kind) => {
     const dump = await dumpHdf5(file, `${file}.dump`);
     expect(await dumpedValues(dump, dump.datasets["/big"])).toEqual(await dosnaValues(big));
 
+    // strings are planned at 64 bytes each: 80-string chunks, one a slab; complex128 at its 16 bytes
+    const words = await suite.pool.createDataset("slabs/words", { shape: [40, 30], dtype: "string", chunks: [10, 8] });
+    await words.set([], ndarray(Array.from({ length: 1200 }, (_, i) => `w${i}${"é".repeat(i % 5)}`) as never, [40, 30]));
+    const complex = await suite.pool.createDataset("slabs/complex", { data: Float64Array.from({ length: 2 * 1200 }, (_, i) => i / 7 - 50), dtype: "complex128", shape: [40, 30], chunks: [10, 8] });
+    for (const [ds, slabBytes] of [[words, 80 * 64], [complex, 80 * 16]] as const) {
+      const out = outFile();
+      const progress: dn.Hdf5Progress[] = [];
+      await dn.exportHdf5(suite.pool, ds.path, out, { slabBytes, onProgress: (p) => progress.push({ ...p }) });
+      expect(progress, ds.path).toHaveLength(16);
+      const read = await dumpHdf5(out, `${out}.dump`);
+      expect(await dumpedValues(read, read.datasets[`/${ds.name}`]), ds.path).toEqual(await dosnaValues(ds));
+    }
+
     const existing = outFile();
     await writeFile(existing, "keep me");
     await expect(dn.exportHdf5(suite.pool, "slabs/big", existing)).rejects.toThrow(dn.AlreadyExistsError);
@@ -246,5 +293,24 @@ describe.each(backendKinds)("exportHdf5 on $name", (kind) => {
     const left = (await readdir(dir)).filter((name) => name.includes(aborted.split("/").pop()!));
     expect(left).toEqual([]);
     await expect(dn.exportHdf5(suite.pool, "slabs/missing", outFile())).rejects.toThrow(dn.NotFoundError);
+  });
+
+  it("refuses a string holding NUL (HDF5 ends a variable-length string there), leaving no file", async () => {
+    const nul = await suite.pool.createDataset("nul/words", { shape: [2, 3], dtype: "string", chunks: [1, 3] });
+    await nul.set("1, 2", "a\0b");
+    const file = outFile();
+    await expect(dn.exportHdf5(suite.pool, "nul", file)).rejects.toThrow(
+      /HDF5 export of dataset "?\/?nul\/words"?.*: the string at index \[1, 2\] holds a NUL character, which an HDF5 variable-length string cannot hold/,
+    );
+    expect((await readdir(dir)).filter((name) => name.includes(file.split("/").pop()!))).toEqual([]);
+    await nul.set("1, 2", "a b");
+    const scalar = await suite.pool.createDataset("nul/scalar", { shape: [], dtype: "string" });
+    await scalar.set([], "\0");
+    await expect(dn.exportHdf5(suite.pool, "nul/scalar", file)).rejects.toThrow(/: the string at index \[\] holds a NUL character/);
+    await suite.pool.delete("nul/scalar");
+    await dn.exportHdf5(suite.pool, "nul", file);
+    const dump = await dumpHdf5(file, `${file}.dump`);
+    expect(dump.datasets["/words"].strings).toEqual(["", "", "", "", "", "a b"]);
+    await suite.pool.delete("nul");
   });
 });

@@ -146,7 +146,7 @@ function typedArrayFor(dtype: dn.DataType): new (n: number) => ArrayLike<Element
   const ctors: Record<dn.DataType, new (n: number) => ArrayLike<Element>> = {
     bool: Uint8Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
     uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, float32: Float32Array, float64: Float64Array,
-    float16: Float32Array, complex64: Float32Array, complex128: Float64Array, string: Float64Array, // not used: plain types only
+    float16: Float32Array, complex64: Float32Array, complex128: Float64Array, string: Float64Array, bytes: Float64Array, // not used: plain types only
   };
   return ctors[dtype];
 }

@@ -407,3 +407,74 @@ describe("dosna cp between Zarr v2 and v3", () => {
     expect(await target.keys()).toEqual([]);
   });
 });
+
+describe("bytes (object dtype with numcodecs.VLenBytes) with zarr-python 2.13, both ways", () => {
+  /** Element i of the test arrays: empty every 5th, else up to 6 bytes running through 0x00 and 0xff. */
+  const element = (i: number) => (i % 5 === 0 ? new Uint8Array(0) : Uint8Array.from({ length: i % 7 || 3 }, (_, k) => (i * 37 + k * 101) & 255));
+  const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+  const SHAPE = [7, 5];
+  const SIZE = 35;
+  const expectedHex = Array.from({ length: SIZE }, (_, i) => hex(element(i)));
+  /** zarr 2.13 reading a v2 array: dtype, filters, compressor and every element (C order) as hex, or its repr if not bytes. */
+  const READ = String.raw`
+import json, sys, zarr
+z = zarr.open(sys.argv[1], mode="r")
+out = [bytes(v).hex() if isinstance(v, bytes) else repr(v) for v in z[...].reshape(-1)]
+print(json.dumps({"dtype": str(z.dtype), "filters": [f.codec_id for f in (z.filters or [])], "compressor": z.compressor.codec_id if z.compressor else None, "values": out}))`;
+
+  it("zarr-python 2.13 reads every element of a bytes array dosna wrote (ragged chunks, gzip, a part rewritten)", async () => {
+    const root = join(dir, "bytes-dosna-written");
+    const cluster = new dn.Cluster({ backend: "fs", root });
+    await cluster.connect();
+    try {
+      const pool = await cluster.createPool("store", { zarrFormat: 2 });
+      const ds = await pool.createDataset("blobs", { shape: SHAPE, dtype: "bytes", chunks: [3, 2], compression: "gzip" });
+      expect(ds.metadata.codecs[0]).toEqual({ name: "vlen-bytes" });
+      const values = Array.from({ length: 7 }, (_, r) => Array.from({ length: 5 }, (_, c) => element(r * 5 + c)));
+      await ds.set(":, :", values);
+      await ds.set("6, ::-2", ndarray([element(34), element(32), element(30)], [3]));
+      const zarray = JSON.parse(await readFile(join(root, "store", "blobs", ".zarray"), "utf8")) as Record<string, unknown>;
+      expect(zarray).toMatchObject({ dtype: "|O", filters: [{ id: "vlen-bytes" }], fill_value: "", compressor: { id: "gzip" } });
+      const seen = JSON.parse(execFileSync("/usr/bin/python3", ["-c", READ, join(root, "store", "blobs")], { encoding: "utf8" })) as { dtype: string; filters: string[]; compressor: string; values: string[] };
+      expect(seen.dtype).toBe("object");
+      expect(seen.filters).toEqual(["vlen-bytes"]);
+      expect(seen.compressor).toBe("gzip");
+      expect(seen.values).toEqual(expectedHex);
+    } finally {
+      await cluster.disconnect();
+    }
+  });
+
+  it("dosna reads every element of a bytes array zarr-python 2.13 wrote (zlib, one chunk unwritten: empty bytes)", async () => {
+    const root = join(dir, "bytes-zarr-written");
+    const path = join(root, "store", "blobs");
+    const WRITE = String.raw`
+import json, sys, zarr, numcodecs, numpy as np
+zarr.open_group(sys.argv[1], mode="w")
+z = zarr.open(sys.argv[2], mode="w", shape=(7, 5), chunks=(3, 2), dtype=object, object_codec=numcodecs.VLenBytes(), compressor=numcodecs.Zlib(level=3))
+v = np.empty(35, dtype=object)
+v[:] = [bytes.fromhex(h) for h in json.loads(sys.stdin.read())]
+v = v.reshape(7, 5)
+z[:, 2:] = v[:, 2:]
+z[3:, :2] = v[3:, :2]  # chunk (0, 0) is never written
+print(json.dumps([bytes(x).hex() if isinstance(x, bytes) else repr(x) for x in z[...].reshape(-1)]))`;
+    const zarrRead = JSON.parse(execFileSync("/usr/bin/python3", ["-c", WRITE, join(root, "store"), path], { encoding: "utf8", input: JSON.stringify(expectedHex) })) as string[];
+    const unwritten = new Set([0, 1, 5, 6, 10, 11]);
+    // zarr-python 2 fills unwritten elements of an object array with its fill value 0; dosna with empty bytes
+    expect(zarrRead.filter((_, i) => unwritten.has(i))).toEqual(new Array(6).fill("0"));
+    const cluster = new dn.Cluster({ backend: "fs", root });
+    await cluster.connect();
+    try {
+      const ds = await (await cluster.getPool("store")).getDataset("blobs");
+      expect(ds.dtype).toBe("bytes");
+      expect((ds.fillValue as Uint8Array).byteLength).toBe(0);
+      const got = Array.from((await ds.get()).data as unknown as Uint8Array[], hex);
+      expect(got).toEqual(zarrRead.map((h, i) => (unwritten.has(i) ? "" : h)));
+      expect(got.filter((_, i) => !unwritten.has(i))).toEqual(expectedHex.filter((_, i) => !unwritten.has(i)));
+      const part = await ds.get("::-3, 4");
+      expect(Array.from(part.data as unknown as Uint8Array[], hex)).toEqual([34, 19, 4].map((i) => expectedHex[i]));
+    } finally {
+      await cluster.disconnect();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * The .npy format without numpy: files built here by hand, element by element with DataView, in
- * every dtype, order, byte order and header version, against decodeNpy; encodeNpy against a
+ * every dtype (float16 from known bit patterns, complex as two parts), order, byte order and
+ * header version, against decodeNpy; encodeNpy against a
  * hand-written parser; the header's bad-input cases; and the slab planner.
  */
 import fc from "fast-check";
@@ -22,10 +23,21 @@ const DTYPES: Array<{ dtype: DataType; kind: string; size: number }> = [
   { dtype: "uint64", kind: "u", size: 8 },
   { dtype: "float32", kind: "f", size: 4 },
   { dtype: "float64", kind: "f", size: 8 },
+  { dtype: "float16", kind: "f", size: 2 },
+  { dtype: "complex64", kind: "c", size: 8 },
+  { dtype: "complex128", kind: "c", size: 16 },
 ];
 
+/** float16 bit patterns and their exact values: ±0, ±Infinity, NaN, subnormals, the largest, ordinary numbers. */
+const HALVES: Array<[number, number]> = [
+  [0x3c00, 1], [0xc000, -2], [0x7c00, Infinity], [0xfc00, -Infinity], [0x7e00, NaN], [0x0001, 2 ** -24],
+  [0x83ff, -1023 * 2 ** -24], [0x8000, -0], [0x7bff, 65504], [0x3555, 0.333251953125], [0x0400, 2 ** -14], [0x0000, 0],
+];
+
+type Element = number | bigint | [number, number];
+
 /** A value for element `i` of a dtype, reproducible, covering negative numbers and 64-bit extremes. */
-function valueFor(dtype: DataType, i: number): number | bigint {
+function valueFor(dtype: DataType, i: number): Element {
   switch (dtype) {
     case "bool":
       return i % 3 === 0 ? 1 : 0;
@@ -49,13 +61,27 @@ function valueFor(dtype: DataType, i: number): number | bigint {
       return Math.fround(i === 1 ? NaN : i === 2 ? -Infinity : (i - 3.25) * 1.5e3);
     case "float64":
       return i === 1 ? NaN : i === 2 ? Infinity : (i - 3.25) / 7;
+    case "float16":
+      return HALVES[(i * 5) % HALVES.length][1];
+    case "complex64":
+      return [Math.fround(i === 1 ? NaN : (i - 3.25) * 1.5e3), Math.fround(i === 2 ? -Infinity : -i / 3)];
+    case "complex128":
+      return [i === 2 ? Infinity : (i - 3.25) / 7, i === 1 ? NaN : i === 3 ? -0 : i * 1e300];
     default:
       throw new Error(`no values for ${dtype} in .npy tests`);
   }
 }
 
-function writeElement(view: DataView, offset: number, dtype: DataType, value: number | bigint, little: boolean): void {
+function writeElement(view: DataView, offset: number, dtype: DataType, value: Element, little: boolean): void {
   switch (dtype) {
+    case "float16":
+      return view.setUint16(offset, HALVES.find(([, v]) => Object.is(v, value))![0], little);
+    case "complex64":
+      view.setFloat32(offset, (value as [number, number])[0], little);
+      return view.setFloat32(offset + 4, (value as [number, number])[1], little);
+    case "complex128":
+      view.setFloat64(offset, (value as [number, number])[0], little);
+      return view.setFloat64(offset + 8, (value as [number, number])[1], little);
     case "bool":
     case "uint8":
       return view.setUint8(offset, Number(value));
@@ -122,7 +148,8 @@ function unravel(k: number, shape: readonly number[]): number[] {
   return index;
 }
 
-function same(a: number | bigint, b: number | bigint): boolean {
+function same(a: Element, b: Element): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return same(a[0], b[0]) && same(a[1], b[1]);
   return Object.is(a, b) || a === b;
 }
 
@@ -143,7 +170,9 @@ describe("decodeNpy reads hand-made files of every dtype, order, byte order and 
           expect(decoded.fortranOrder).toBe(fortran);
           const count = shape.reduce((a, b) => a * b, 1);
           for (let k = 0; k < count; k++) {
-            const got = (decoded.array as unknown as { get(...i: number[]): number | bigint }).get(...unravel(k, shape));
+            const array = decoded.array as unknown as { get(...i: number[]): number | bigint };
+            const index = unravel(k, shape);
+            const got: Element = dtype.startsWith("complex") ? [array.get(...index, 0) as number, array.get(...index, 1) as number] : array.get(...index);
             const want = valueFor(dtype, k);
             if (!same(got, want)) throw new Error(`element ${k} of ${dtype} ${shape}: got ${got}, want ${want}`);
           }
@@ -192,6 +221,31 @@ describe("encodeNpy", () => {
     expect(Array.from(decoded.array.data as Uint8Array)).toEqual([0, 1, 1, 1]);
   });
 
+  it("stores [re, im] parts as complex and float32 values as float16 when asked", () => {
+    const complex = decodeNpy(encodeNpy(new Float64Array([1, -2, NaN, Infinity, -0, 5e-324]), { dtype: "complex128", shape: [3] }));
+    expect(complex.dtype).toBe("complex128");
+    expect(complex.shape).toEqual([3]);
+    expect(complex.array.shape).toEqual([3, 2]);
+    expect(Array.from(complex.array.data as Float64Array)).toEqual([1, -2, NaN, Infinity, -0, 5e-324]);
+    const parsed = parseByHand(encodeNpy(complex));
+    expect([parsed.descr, parsed.shape]).toEqual(["<c16", "3,"]);
+    // float32 values round to float16 as numpy's astype does: ties to even, overflow to Infinity
+    const half = decodeNpy(encodeNpy(new Float32Array([0.1, 65520, 2049, 2 ** -25, -1e-8]), { dtype: "float16" }));
+    expect(half.dtype).toBe("float16");
+    expect(Array.from(half.array.data as Float32Array)).toEqual([0.0999755859375, Infinity, 2048, 0, -0]);
+    expect(parseByHand(encodeNpy(half)).descr).toBe("<f2");
+    expect(() => encodeNpy(new Float32Array(3), { dtype: "complex64" })).toThrow(/length 3 cannot have shape \[1\] of complex64 elements/);
+    expect(() => encodeNpy({ data: new Float32Array(6), shape: [2, 3], stride: [3, 1], offset: 0 }, { dtype: "complex64" })).toThrow(/last axis of length 2/);
+    expect(() => encodeNpy(new Float64Array(4), { dtype: "complex64" })).toThrow(/cannot write float64 data \(Float64Array\) as dtype complex64/);
+    expect(() => encodeNpy(new Float64Array(4), { dtype: "float16" })).toThrow(/cannot write float64 data/);
+  });
+
+  it("refuses string and bytes data types (no fixed-size elements) before writing anything", () => {
+    expect(() => encodeNpyHeader({ dtype: "string", shape: [2] })).toThrow(DtypeError);
+    expect(() => encodeNpyHeader({ dtype: "string", shape: [2] })).toThrow(/\.npy files of data type string are not supported yet \(its elements have no fixed size\)/);
+    expect(() => encodeNpyHeader({ dtype: "bytes", shape: [2] })).toThrow(/\.npy files of data type bytes are not supported yet/);
+  });
+
   it("refuses to reinterpret data as another dtype", () => {
     expect(() => encodeNpy(new Float32Array(3), { dtype: "int32" })).toThrow(DtypeError);
     expect(() => encodeNpy(new Float32Array(3), { shape: [2, 2] })).toThrow(/length 3 cannot have shape \[2, 2\]/);
@@ -231,8 +285,9 @@ describe("bad .npy input", () => {
     ["bad fortran_order", header("{'descr': '<f8', 'fortran_order': 1, 'shape': (2,)}\n"), ValidationError, /'fortran_order' is 1/],
     ["object dtype", header("{'descr': '|O', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /dtype '\|O' \(object\) is not supported/],
     ["unicode dtype", header("{'descr': '<U5', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<U5' \(unicode string\)/],
-    ["float16", header("{'descr': '<f2', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<f2' \(float16\)/],
-    ["complex", header("{'descr': '<c16', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<c16' \(complex\)/],
+    ["float128", header("{'descr': '<f16', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<f16' \(float128\) is not supported; dosna stores .*float16, float32, float64, complex64 and complex128 arrays/],
+    ["complex256", header("{'descr': '<c32', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<c32' \(complex256\)/],
+    ["bytes", header("{'descr': '|S4', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'\|S4' \(byte string\)/],
     ["datetime", header("{'descr': '<M8[ns]', 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /'<M8\[ns\]' \(datetime\)/],
     ["structured", header("{'descr': [('a', '<i4'), ('b', '<f8')], 'fortran_order': False, 'shape': (2,)}\n"), DtypeError, /structured dtype \[\('a', '<i4'\), \('b', '<f8'\)\] is not supported/],
   ];

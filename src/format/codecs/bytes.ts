@@ -1,9 +1,11 @@
 /**
- * The `bytes` array→bytes codec: elements in C order, little or big endian. float16 is converted
- * from/to its float32 in-memory form here; complex parts are byte-swapped one part at a time.
+ * The `bytes` array→bytes codec: elements in C order, little or big endian. float16 held as a
+ * Float16Array is viewed or copied like any typed array; held as float32 (runtimes without
+ * Float16Array) it is converted from/to that form here. Complex parts are byte-swapped one part at
+ * a time.
  */
-import { allocateTypedArray, elementLanes, type TypedArray, typedArrayConstructorFor } from "../dataType.js";
-import { float16BitsToFloat32, float32ToFloat16Bits } from "../float16.js";
+import { allocateTypedArray, elementLanes, isVariableLengthType, type TypedArray, typedArrayConstructorFor } from "../dataType.js";
+import { float16BitsToFloat32, float32ToFloat16Bits, hasNativeFloat16 } from "../float16.js";
 import {
   type ArrayToBytesCodec,
   type CodecContext,
@@ -17,11 +19,14 @@ function createBytesCodec(configuration: Record<string, unknown> | undefined, co
   if (endian !== "little" && endian !== "big") {
     throw new CodecConfigurationError(`endian must be "little" or "big", got ${JSON.stringify(endian)}`);
   }
-  if (context.dataType === "string") throw new CodecConfigurationError(`data type string is stored with vlen-utf8, not bytes`);
-  const half = context.dataType === "float16";
+  if (isVariableLengthType(context.dataType)) {
+    throw new CodecConfigurationError(`data type ${context.dataType} is stored with ${context.dataType === "string" ? "vlen-utf8" : "vlen-bytes"}, not bytes`);
+  }
+  // float16 in a Float32Array: converted element by element; in a Float16Array: bytes as they are
+  const half = context.dataType === "float16" && !hasNativeFloat16();
   const Ctor = typedArrayConstructorFor(context.dataType);
   // The unit whose bytes are swapped: one number (a complex element is two).
-  const wordSize = half ? 2 : Ctor.BYTES_PER_ELEMENT;
+  const wordSize = context.dataType === "float16" ? 2 : Ctor.BYTES_PER_ELEMENT;
   const length = context.chunkShape.reduce((a, b) => a * b, 1);
   const entries = length * elementLanes(context.dataType);
   const byteLength = entries * wordSize;

@@ -9,6 +9,7 @@ import "./numcodecs-compressors.js";
 import "./numcodecs-filters.js";
 import "./shuffle.js";
 import "./transpose.js";
+import "./vlen-bytes.js";
 import "./vlen-utf8.js";
 import "./zstd.js";
 import {

@@ -5,6 +5,7 @@
  */
 import { StringArray, type TypedArray } from "../dataType.js";
 import { type ArrayToBytesCodec, type CodecContext, CodecConfigurationError, registerCodec } from "./registry.js";
+import { decodeVlenFrame, encodeVlenFrame } from "./vlen-frame.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -17,38 +18,17 @@ function createVlenUtf8Codec(_configuration: Record<string, unknown> | undefined
   return {
     kind: "array_to_bytes",
     encode(chunk: TypedArray): Uint8Array {
-      const items = (chunk as unknown as string[]).map((s) => encoder.encode(s));
-      const out = new Uint8Array(4 + items.reduce((n, b) => n + 4 + b.length, 0));
-      const view = new DataView(out.buffer);
-      view.setUint32(0, items.length, true);
-      let at = 4;
-      for (const bytes of items) {
-        view.setUint32(at, bytes.length, true);
-        out.set(bytes, at + 4);
-        at += 4 + bytes.length;
-      }
-      return out;
+      return encodeVlenFrame((chunk as unknown as string[]).map((s) => encoder.encode(s)));
     },
     decode(bytes: Uint8Array): TypedArray {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const fail = (why: string) => new Error(`vlen-utf8: ${why}`);
-      if (bytes.length < 4) throw fail(`${bytes.length} bytes is too short for the item count`);
-      const count = view.getUint32(0, true);
-      if (count !== length) throw fail(`holds ${count} items, expected ${length} (chunk shape [${context.chunkShape.join(", ")}])`);
       const out = new StringArray();
-      let at = 4;
-      for (let i = 0; i < count; i++) {
-        if (at + 4 > bytes.length) throw fail(`item ${i} starts past the end (${bytes.length} bytes)`);
-        const n = view.getUint32(at, true);
-        if (at + 4 + n > bytes.length) throw fail(`item ${i} of ${n} bytes runs past the end (${bytes.length} bytes)`);
+      for (const [i, item] of decodeVlenFrame(bytes, length, "vlen-utf8", context.chunkShape).entries()) {
         try {
-          out.push(decoder.decode(bytes.subarray(at + 4, at + 4 + n)));
+          out.push(decoder.decode(item));
         } catch {
-          throw fail(`item ${i} is not valid UTF-8`);
+          throw new Error(`vlen-utf8: item ${i} is not valid UTF-8`);
         }
-        at += 4 + n;
       }
-      if (at !== bytes.length) throw fail(`${bytes.length - at} bytes left over after ${count} items`);
       return out as unknown as TypedArray;
     },
   };
