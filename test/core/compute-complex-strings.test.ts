@@ -1,5 +1,5 @@
 /**
- * append, map and apply on complex and string datasets, on every backend: a chunk function sees a
+ * append, map and apply on complex, string and bytes datasets, on every backend: a chunk function sees a
  * complex chunk as get returns it (an ndarray [...chunk, 2] of interleaved [re, im]) and a string
  * chunk as a StringArray; the results are checked value by value against a reference computed here
  * element by element. Named functions run on worker threads too (complex); a float16 result may be
@@ -110,6 +110,16 @@ for (const kind of backendKinds) {
       expect(Array.from((await s.get()).data as unknown as string[])).toEqual(["alpha!", "β!", "!", "gamma!", "δέλτα!"]);
       await expect(s.apply(() => new Float32Array(2))).rejects.toThrow(dn.DtypeError);
       expect(Array.from((await s.get()).data as unknown as string[])).toEqual(["alpha!", "β!", "!", "gamma!", "δέλτα!"]);
+    });
+
+    it("bytes: append, map and apply", async () => {
+      const pool = await fixture.cluster.getPool(poolName);
+      const b = await pool.createDataset("blobs", { shape: [3], dtype: "bytes", chunks: [2], data: [Uint8Array.of(1), Uint8Array.of(2, 3), new Uint8Array(0)] as never });
+      expect(await b.append([Buffer.from([4, 5, 6])] as never)).toBe(3);
+      const tagged = await b.map((chunk) => (chunk.data as unknown as Uint8Array[]).map((x) => Uint8Array.from([...x, 9])) as never, "tagged");
+      expect((Array.from((await tagged.get()).data as unknown as Uint8Array[])).map((x) => Array.from(x))).toEqual([[1, 9], [2, 3, 9], [9], [4, 5, 6, 9]]);
+      await b.apply((chunk) => (chunk.data as unknown as Uint8Array[]).map((x) => Uint8Array.from(x).reverse()) as never);
+      expect((Array.from((await b.get()).data as unknown as Uint8Array[])).map((x) => Array.from(x))).toEqual([[1], [3, 2], [], [6, 5, 4]]);
     });
   });
 }
