@@ -3,6 +3,8 @@
  *   npx tsx bench/case.ts '<json CaseSpec>'   → prints one JSON line: { seconds, bytes, maxRssBytes, ... }
  */
 import { mkdirSync } from "node:fs";
+import http from "node:http";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import * as dn from "../src/index.js";
 import { smoothFloat32, type CaseSpec, type CaseResult } from "./spec.js";
@@ -124,6 +126,8 @@ async function main(): Promise<CaseResult> {
       if (spec.store.kind === "fs") {
         const { default: FileSystemStore } = await import("@zarrita/storage/fs");
         store = new FileSystemStore(`${spec.store.root}/${spec.pool}`);
+      } else if (spec.zarritaStore === "aws-sdk") {
+        store = awsSdkZarritaStore(spec);
       } else {
         // A minimal zarrita store over the same S3 client dosna uses.
         store = { get: (key: string) => pool.store.get(key.replace(/^\//, "")) };
@@ -205,3 +209,30 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * What a zarrita.js user on S3 writes (zarrita has no S3 store of its own): GetObject with the AWS
+ * SDK, the body read whole, a missing key as undefined.
+ */
+function awsSdkZarritaStore(spec: CaseSpec): { get(key: string): Promise<Uint8Array | undefined> } {
+  if (spec.store.kind !== "s3") throw new Error("the AWS SDK zarrita store needs an S3 store spec");
+  const s3 = spec.store.s3;
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }) },
+  });
+  return {
+    async get(key: string) {
+      try {
+        const response = await client.send(new GetObjectCommand({ Bucket: spec.pool, Key: key.replace(/^\//, "") }));
+        return await response.Body!.transformToByteArray();
+      } catch (error) {
+        if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+        throw error;
+      }
+    },
+  };
+}

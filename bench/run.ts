@@ -93,6 +93,7 @@ for (const { name: storeName, spec: store } of stores) {
       "dosna-read": { ...base, case: "dosna-read" },
       "raw-get": { ...base, case: "raw-get" },
       "zarrita-read": { ...base, case: "zarrita-read" },
+      ...(store.kind === "s3" ? { "zarrita-read (AWS SDK store)": { ...base, case: "zarrita-read", zarritaStore: "aws-sdk" as const } } : {}),
     };
     if (baselineCaseScript) specs["dosna-read (baseline)"] = { ...base, case: "dosna-read", script: baselineCaseScript };
     const r = paired(specs);
@@ -103,6 +104,8 @@ for (const { name: storeName, spec: store } of stores) {
       const tag = name === "dosna-read" ? "" : " (baseline)";
       ratios[`${storeName}: read dosna/raw${tag}`] = result.mbPerSecond / r["raw-get"].mbPerSecond;
       ratios[`${storeName}: read dosna/zarrita${tag}`] = result.mbPerSecond / r["zarrita-read"].mbPerSecond;
+      const awsSdk = r["zarrita-read (AWS SDK store)"];
+      if (awsSdk) ratios[`${storeName}: read dosna/zarrita with an AWS SDK store${tag}`] = result.mbPerSecond / awsSdk.mbPerSecond;
       ratios[`${storeName}: read peak RSS / budget${tag}`] = result.maxRssBytes / rssBudget;
     }
     continue;

@@ -13,6 +13,8 @@ export interface CaseSpec {
   chunks: number[];
   njobs: number;
   transport?: "aws" | "minio";
+  /** S3 only: zarrita.js reads through a store over dosna's S3 client (default), or over the AWS SDK as a zarrita user would write one. */
+  zarritaStore?: "dosna" | "aws-sdk";
   /** fs only: options for FileSystemBackend, e.g. { durable: false } (bench/concurrency.ts). */
   fsOptions?: { durable?: boolean };
   createOptions?: Record<string, unknown>;
