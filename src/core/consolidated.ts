@@ -170,15 +170,13 @@ export class ConsolidatedStore implements Store {
       (root) => {
         const members = inlineConsolidated(root);
         if (members === undefined) return undefined;
-        let next: Record<string, unknown> = { ...members };
-        for (const [path, doc] of changes) {
-          const kept: Record<string, unknown> = {};
-          for (const [member, value] of Object.entries(next)) {
-            if (member !== path && !(doc === undefined && member.startsWith(`${path}/`))) kept[member] = value;
-          }
-          if (doc !== undefined) kept[path] = withoutConsolidated(doc);
-          next = kept;
+        const changed = new Set(changes.map(([path]) => path));
+        const removedPrefixes = changes.filter(([, doc]) => doc === undefined).map(([path]) => `${path}/`);
+        const next: Record<string, unknown> = {};
+        for (const [member, value] of Object.entries(members)) {
+          if (!changed.has(member) && !removedPrefixes.some((prefix) => member.startsWith(prefix))) next[member] = value;
         }
+        for (const [path, doc] of changes) if (doc !== undefined) next[path] = withoutConsolidated(doc);
         return { ...root, consolidated_metadata: { ...(root.consolidated_metadata as object), metadata: next } };
       },
       { signal: request.signal },

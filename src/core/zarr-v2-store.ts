@@ -146,8 +146,10 @@ export class ZarrV2Store implements Store {
 
   /** Listings from the root `.zmetadata`, when the hierarchy has one (one GET, as zarr-python's open_consolidated). */
   async childNodes(parent: string, options: RequestOptions = {}): Promise<Array<[string, Record<string, unknown>]> | undefined> {
-    if (!(await this.hasConsolidated(options))) return undefined;
+    if (this.consolidated !== undefined && !(await this.consolidated)) return undefined;
     const bytes = await this.inner.get(V2_CONSOLIDATED_KEY, undefined, options);
+    // the first listing answers whether there is one, instead of a probe and then the read
+    this.consolidated ??= Promise.resolve(bytes !== undefined);
     if (bytes === undefined) return undefined;
     const where = `"${V2_CONSOLIDATED_KEY}" in ${this.description}`;
     const metadata = parseObject(bytes, V2_CONSOLIDATED_KEY, this.description).metadata;
